@@ -1,0 +1,1 @@
+"""SSO-TS: interpretable Q-score models for crypto trading strategies."""
