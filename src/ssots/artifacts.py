@@ -1,0 +1,177 @@
+"""The weights file (``"schema": "ssots.weights/1"``): a trained model with everything
+needed to use it on new data (normaliser, strategy, label settings) and to judge it
+(metrics, baselines, loss history, data provenance, the test-split backtest with equity
+curves and, when asked for, the walk-forward folds)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ssots import features, strategies
+from ssots.backtest import DEFAULT_FEE_BP, BacktestResult, backtest
+from ssots.errors import DataError, ParameterError
+from ssots.model import QScoreModel
+
+if TYPE_CHECKING:
+    from ssots.pipeline import RunResult
+
+SCHEMA = "ssots.weights/1"
+LEGACY_KEYS: tuple[str, ...] = ("w_G", "w_C", "w_S", "w_A", "w_H", "w_V", "w_P", "w_T")
+"""The earlier system's names of the eight dimension weights, in dimension order."""
+EXTRA_PARAMS: tuple[str, ...] = ("alpha", "beta", "gamma", "delta_min", "delta_max")
+
+
+def weights_document(result: RunResult) -> dict[str, Any]:
+    """The weights file's content for a finished run."""
+    spec = result.spec
+    return {
+        "schema": SCHEMA,
+        "created_at": result.created_at,
+        "dimensions": list(features.DIMENSIONS),
+        "parameters": result.weights(),
+        "normalizer": result.normalizer.to_dict(),
+        "strategy": spec.strategy,
+        "labels": spec.labels,
+        "horizon": spec.horizon,
+        "training": {
+            **asdict(spec.train_config()),
+            "split": list(spec.split),
+            "split_sizes": result.split_sizes,
+            "best_epoch": result.best_epoch,
+            "stopped_early": result.stopped_early,
+        },
+        "metrics": result.metrics,
+        "baselines": result.baselines,
+        "history": result.history,
+        "data": result.dataset,
+        "backtest": result.backtest.to_dict(),
+        "walk_forward": result.walk_forward,
+    }
+
+
+def write_json(path: str | Path, document: dict[str, Any]) -> Path:
+    """Write ``document`` atomically: a crash leaves the old file or none, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(document, out, indent=2, allow_nan=False)
+            out.write("\n")
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def legacy_omega(document: dict[str, Any]) -> dict[str, float]:
+    """The earlier system's layout: w_G .. w_T in dimension order, then the five extras."""
+    parameters = document["parameters"]
+    dimension_weights = [parameters[f"w_{name}"] for name in document["dimensions"]]
+    legacy = dict(zip(LEGACY_KEYS, dimension_weights, strict=True))
+    legacy.update({name: parameters[name] for name in EXTRA_PARAMS})
+    return legacy
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """A weights file read back: the model, its stored normaliser and settings."""
+
+    model: QScoreModel
+    normalizer: features.Normalizer
+    strategy: str
+    document: dict[str, Any]
+
+    def score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Q-scores for every bar of ``frame`` past the indicator warm-up, with the stored
+        normaliser (no refitting).
+
+        Returns:
+            DataFrame indexed by time with columns close, direction (+1 long / -1 short)
+            and q.
+        """
+        indicators = features.compute_indicators(frame)
+        raw_dims = features.dimensions(frame, indicators)
+        direction = strategies.direction(self.strategy, indicators, raw_dims)
+        rows = slice(features.WARMUP_BARS, None)
+        x = self.normalizer.transform(raw_dims.to_numpy()[rows])
+        return pd.DataFrame(
+            {
+                "close": frame["close"].to_numpy()[rows],
+                "direction": direction[rows].astype(np.int8),
+                "q": self.model.predict(x),
+            },
+            index=frame.index[rows],
+        )
+
+    def backtest(
+        self,
+        frame: pd.DataFrame,
+        threshold: float | None = None,
+        fee_bp: float = DEFAULT_FEE_BP,
+        slippage_bp: float = 0.0,
+    ) -> BacktestResult:
+        """Backtest the strategy, the Q-filtered strategy and buy and hold on every bar of
+        ``frame`` past the warm-up, scored with the stored normaliser (``score``).
+
+        Args:
+            frame: canonical OHLCV frame.
+            threshold: Q-filter threshold; default the one stored at training (the median
+                predicted Q on the training rows).
+            fee_bp: fee per unit of position change, basis points.
+            slippage_bp: slippage per unit of position change, basis points.
+
+        Raises:
+            ParameterError: no ``threshold`` given and none stored in the weights file.
+        """
+        if threshold is None:
+            threshold = self.document.get("backtest", {}).get("threshold")
+        if threshold is None:
+            raise ParameterError(
+                "this weights file stores no Q-filter threshold; pass `--threshold`"
+            )
+        scores = self.score(frame)
+        return backtest(
+            scores.index, scores["close"].to_numpy(), scores["direction"].to_numpy(),
+            scores["q"].to_numpy(), threshold, fee_bp=fee_bp, slippage_bp=slippage_bp,
+        )
+
+
+def read_weights(path: str | Path) -> SavedModel:
+    """Load a weights file written by ``ssots train``.
+
+    Raises:
+        DataError: missing file, not JSON, or not an ``ssots.weights/1`` document.
+    """
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"no such weights file: {path}; train one with `ssots train`") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise DataError(
+            f"{path} is not JSON; pass a weights file written by `ssots train`"
+        ) from None
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+        raise DataError(
+            f"{path} is not an SSO-TS weights file (expected \"schema\": \"{SCHEMA}\"); "
+            "pass a file written by `ssots train --output`"
+        )
+    try:
+        parameters = document["parameters"]
+        names = QScoreModel.default(len(document["dimensions"])).param_names(document["dimensions"])
+        model = QScoreModel.from_vector([parameters[name] for name in names])
+        normalizer = features.Normalizer.from_dict(document["normalizer"])
+        strategy = strategies.check_strategy(document["strategy"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"{path} is damaged ({exc}); write it again with `ssots train`") from None
+    return SavedModel(model=model, normalizer=normalizer, strategy=strategy, document=document)

@@ -1,0 +1,270 @@
+"""Trading evaluation of a Q-score model (MODEL.md section 7): the strategy, the Q-filtered
+strategy and buy and hold, simulated on one block of bars without look-ahead.
+
+Book accounting (the same as backtesting.py with ``trade_on_close=True``):
+
+* The position p_t in {-1, 0, +1} is decided at the close of bar t and filled at that
+  close, so it earns bar t+1's price change; nothing at bar t reads a later price.
+* A trade is a run of bars with the same non-zero position. On entry the book buys (or
+  sells short) u = s * E / (P_entry * (1 + c)) units, so units plus the entry commission
+  cost exactly its equity E; between position changes it holds those units (P&L =
+  u * price change, no rebalancing); on exit it pays c again on the exit value. c is the
+  fee plus the slippage, as fractions of traded value. A change from +1 to -1 is an exit
+  and an entry (both pay c).
+* The book is flat at the last bar: an open trade is closed at the last close (as
+  backtesting.py's ``finalize_trades=True``), so every trade's fees are counted.
+* Equity starts at 1 just before the first bar's close. A book whose equity reaches 0
+  (a short that more than doubles against it) stays at 0.
+
+Equity is linear in the price within a trade and multiplies by each trade's gross
+factor across trades, so the simulation is a cumulative product over trades plus one
+gather per bar: no Python loop over bars.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ssots.errors import ParameterError
+
+DEFAULT_FEE_BP = 10.0
+"""Default fee per unit of position change, in basis points of traded value."""
+
+BOOKS: tuple[str, ...] = ("strategy", "q_filtered", "buy_and_hold")
+"""The three books of a backtest, in display order."""
+
+BOOK_METRICS: tuple[str, ...] = (
+    "total_return", "cagr", "sharpe", "sortino", "max_drawdown", "win_rate", "trades", "exposure",
+)
+"""Metric keys of every book; a metric that is undefined for a book is None."""
+
+MAX_CURVE_POINTS = 500
+"""Most equity points per book kept in a weights document."""
+
+_YEAR = pd.Timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class Book:
+    """One simulated book.
+
+    Attributes:
+        positions: the positions actually held per bar (the last bar forced flat).
+        equity: equity at each bar's close after that close's trades; starts from 1.
+        trade_returns: each trade's net return on the equity it started with, fees included.
+    """
+
+    positions: np.ndarray
+    equity: np.ndarray
+    trade_returns: np.ndarray
+
+
+def simulate(close: np.ndarray, positions: np.ndarray, cost: float) -> Book:
+    """Simulate a book holding ``positions`` (see the module docstring for the accounting).
+
+    Args:
+        close: close prices of the bars, oldest first, all positive.
+        positions: the position decided at each bar's close: -1, 0 or +1.
+        cost: commission plus slippage as a fraction of traded value (0.001 = 10 bp).
+
+    Returns:
+        The ``Book``.
+
+    Raises:
+        ParameterError: mismatched lengths, fewer than two bars, a price that is not
+            positive, a position outside {-1, 0, +1} or a negative cost.
+    """
+    close, held = _checked_inputs(close, positions, cost)
+    changed = np.diff(held, prepend=np.nan) != 0
+    starts = np.flatnonzero(changed)
+    run_of_bar = np.cumsum(changed) - 1
+    side = held[starts]
+    entry = close[starts]
+    exits = np.append(starts[1:], len(held) - 1)
+    exit_ratio = close[exits] / entry
+    exit_fee = np.abs(side) * cost * exit_ratio / (1.0 + cost)
+    growth = _marked(side, exit_ratio, cost) - exit_fee
+    entry_equity = np.concatenate(([1.0], np.cumprod(growth)[:-1]))
+    equity = entry_equity[run_of_bar] * _marked(
+        side[run_of_bar], close / entry[run_of_bar], cost
+    )
+    ruined = np.maximum.accumulate(equity <= 0.0)
+    equity[ruined] = 0.0
+    return Book(positions=held, equity=equity, trade_returns=growth[side != 0] - 1.0)
+
+
+def _marked(side: np.ndarray, price_ratio: np.ndarray, cost: float) -> np.ndarray:
+    """Equity of a trade relative to its entry equity, marked at ``price_ratio`` = price /
+    entry price, after the entry commission and before the exit commission."""
+    return 1.0 + (side * (price_ratio - 1.0) - np.abs(side) * cost) / (1.0 + cost)
+
+
+def _checked_inputs(
+    close: np.ndarray, positions: np.ndarray, cost: float
+) -> tuple[np.ndarray, np.ndarray]:
+    close = np.asarray(close, dtype=np.float64)
+    held = np.array(positions, dtype=np.float64)
+    if close.ndim != 1 or close.shape != held.shape or close.size < 2:
+        raise ParameterError(
+            f"a backtest needs at least 2 bars with one position each; got {close.size} "
+            f"prices and {held.size} positions"
+        )
+    if not np.all(close > 0.0):
+        raise ParameterError("backtest prices must be positive numbers without NaN")
+    if not np.all(np.isin(held, (-1.0, 0.0, 1.0))):
+        raise ParameterError("backtest positions must be -1 (short), 0 (flat) or +1 (long)")
+    if not cost >= 0.0:
+        raise ParameterError(f"the fee and slippage must not be negative, got cost {cost}")
+    held[-1] = 0.0
+    return close, held
+
+
+def periods_per_year(times: pd.DatetimeIndex) -> float:
+    """Bars per 365-day year from the median spacing of ``times`` (crypto trades daily).
+
+    Raises:
+        ParameterError: fewer than two times, or a median spacing that is not positive.
+    """
+    if len(times) < 2:
+        raise ParameterError("annualising needs at least two bar times")
+    spacing = pd.Series(times).diff().iloc[1:].median()
+    if not spacing > pd.Timedelta(0):
+        raise ParameterError(f"bar times must increase; median spacing is {spacing}")
+    return float(_YEAR / spacing)
+
+
+def book_metrics(book: Book, times: pd.DatetimeIndex) -> dict[str, float | int | None]:
+    """Total return, CAGR, annualised Sharpe and Sortino, max drawdown (<= 0), win rate,
+    number of trades and exposure of ``book`` over the bars at ``times``.
+
+    Returns are the bar-to-bar changes of equity (the first one from the starting 1).
+    Sharpe is mean / sample std, Sortino mean / root-mean-square of the negative returns,
+    both times sqrt(periods per year), no risk-free rate. CAGR uses the calendar span of
+    ``times``. Win rate is the share of trades with a positive net return; exposure the
+    share of bar-to-bar intervals with a position. A metric without a value (Sharpe of a
+    book that never moves, win rate without trades) is None.
+    """
+    equity = book.equity
+    previous = np.concatenate(([1.0], equity[:-1]))
+    returns = np.divide(equity, previous, out=np.ones_like(equity), where=previous > 0) - 1.0
+    scale = math.sqrt(periods_per_year(times))
+    peak = np.maximum.accumulate(np.concatenate(([1.0], equity)))[1:]
+    trades = book.trade_returns
+    return {
+        "total_return": float(equity[-1] - 1.0),
+        "cagr": _cagr(float(equity[-1]), (times[-1] - times[0]) / _YEAR),
+        "sharpe": _ratio(returns.mean(), returns.std(ddof=1), scale),
+        "sortino": _ratio(returns.mean(), math.sqrt(np.mean(np.minimum(returns, 0.0) ** 2)), scale),
+        "max_drawdown": float(np.min(equity / peak - 1.0)),
+        "win_rate": float(np.mean(trades > 0.0)) if trades.size else None,
+        "trades": int(trades.size),
+        "exposure": float(np.mean(book.positions[:-1] != 0.0)),
+    }
+
+
+def _ratio(mean: float, spread: float, scale: float) -> float | None:
+    return float(mean / spread * scale) if spread > 0.0 else None
+
+
+def _cagr(growth: float, years: float) -> float | None:
+    if growth <= 0.0:
+        return -1.0
+    if years <= 0.0:
+        return None
+    try:
+        return math.expm1(math.log(growth) / years)
+    except OverflowError:
+        return None
+
+
+def q_filtered(direction: np.ndarray, q: np.ndarray, threshold: float) -> np.ndarray:
+    """The strategy's direction where the predicted Q is at least ``threshold``, else flat."""
+    return np.where(np.asarray(q) >= threshold, np.asarray(direction, dtype=np.float64), 0.0)
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """The three books of one backtest with their settings and metrics."""
+
+    times: pd.DatetimeIndex
+    threshold: float
+    fee_bp: float
+    slippage_bp: float
+    books: dict[str, Book]
+    metrics: dict[str, dict[str, float | int | None]]
+
+    def to_dict(self, max_points: int | None = MAX_CURVE_POINTS) -> dict[str, Any]:
+        """JSON-ready settings, metrics per book and, unless ``max_points`` is None, the
+        equity curves sampled at <= ``max_points`` common bars (first and last included)
+        with ISO timestamps."""
+        document: dict[str, Any] = {
+            "threshold": self.threshold,
+            "fee_bp": self.fee_bp,
+            "slippage_bp": self.slippage_bp,
+            "bars": len(self.times),
+            "start": self.times[0].isoformat(),
+            "end": self.times[-1].isoformat(),
+            "periods_per_year": periods_per_year(self.times),
+            "metrics": self.metrics,
+        }
+        if max_points is not None:
+            document["equity"] = self._curves(max_points)
+        return document
+
+    def _curves(self, max_points: int) -> dict[str, list[Any]]:
+        rows = np.unique(np.linspace(0, len(self.times) - 1, max_points).round().astype(int))
+        curves: dict[str, list[Any]] = {"times": [t.isoformat() for t in self.times[rows]]}
+        curves.update({name: book.equity[rows].tolist() for name, book in self.books.items()})
+        return curves
+
+
+def backtest(
+    times: pd.DatetimeIndex,
+    close: np.ndarray,
+    direction: np.ndarray,
+    q: np.ndarray,
+    threshold: float,
+    *,
+    fee_bp: float = DEFAULT_FEE_BP,
+    slippage_bp: float = 0.0,
+) -> BacktestResult:
+    """Backtest the strategy, the Q-filtered strategy and buy and hold on the same bars.
+
+    Args:
+        times: bar times, oldest first.
+        close: close price per bar.
+        direction: the strategy's direction d_t in {-1, +1} per bar.
+        q: the model's predicted Q per bar (from features at or before that bar).
+        threshold: the Q-filter trades d_t where q >= threshold, else stays flat.
+        fee_bp: commission per unit of position change, basis points of traded value.
+        slippage_bp: extra cost per unit of position change, basis points.
+
+    Returns:
+        The ``BacktestResult`` with a ``Book`` and metrics for each of ``BOOKS``.
+
+    Raises:
+        ParameterError: mismatched inputs, negative costs or bad times (as ``simulate``
+            and ``periods_per_year``).
+    """
+    if len(times) != len(close) or len(q) != len(close):
+        raise ParameterError("backtest times, prices, directions and Q-scores differ in length")
+    cost = (fee_bp + slippage_bp) / 10_000.0
+    positions = {
+        "strategy": np.asarray(direction, dtype=np.float64),
+        "q_filtered": q_filtered(direction, q, threshold),
+        "buy_and_hold": np.ones(len(close)),
+    }
+    books = {name: simulate(close, held, cost) for name, held in positions.items()}
+    return BacktestResult(
+        times=times,
+        threshold=float(threshold),
+        fee_bp=float(fee_bp),
+        slippage_bp=float(slippage_bp),
+        books=books,
+        metrics={name: book_metrics(book, times) for name, book in books.items()},
+    )

@@ -1,0 +1,36 @@
+"""The Typer app, its consoles, and how user errors are shown (one message, exit code 2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
+
+from ssots.errors import SsotsError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class SsotsGroup(TyperGroup):
+    """A command group that shows an SsotsError as one message and exits with code 2."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SsotsError as exc:
+            err_console.print(
+                f"[bold red]Error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
+            raise typer.Exit(code=2) from None
+
+
+app = typer.Typer(
+    cls=SsotsGroup,
+    help="SSO-TS: train interpretable Q-score models for crypto strategies on real price history.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)

@@ -1,0 +1,193 @@
+"""``ssots train``, ``ssots score`` and ``ssots export``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ssots.cli._app import app, console, err_console
+from ssots.cli.backtest import backtest_table, walk_forward_table
+
+if TYPE_CHECKING:
+    from ssots.pipeline import RunResult
+
+STRATEGY_HELP = "momentum-cross, rsi-enhanced, bollinger-bands or macd-strategy"
+
+
+@app.command("train")
+def train_command(
+    dataset: Annotated[
+        str, typer.Option(help="`demo`, a CSV/Parquet file path, kaggle:OWNER/SLUG(/FILE) or a "
+                               "registered dataset (`ssots data ls`).")
+    ] = "demo",
+    strategy: Annotated[str, typer.Option(help=f"Strategy to score: {STRATEGY_HELP}.")] = (
+        "momentum-cross"
+    ),
+    labels: Annotated[str, typer.Option(help="Label mode: performance or rules.")] = "performance",
+    horizon: Annotated[int, typer.Option(help="Bars a performance label looks ahead.")] = 5,
+    epochs: Annotated[int, typer.Option(help="Most epochs (early stopping may end sooner).")] = 500,
+    lr: Annotated[float, typer.Option(help="Learning rate.")] = 0.1,
+    momentum: Annotated[float, typer.Option(help="Heavy-ball momentum in [0, 1).")] = 0.9,
+    weight_decay: Annotated[float, typer.Option(help="L2 penalty on all 13 parameters.")] = 0.0,
+    patience: Annotated[
+        int, typer.Option(help="Epochs without validation gain before stopping.")
+    ] = 50,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Shuffled mini-batch size (default: full batch).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for demo data, noise and shuffling.")] = 42,
+    split: Annotated[str, typer.Option(help="Train,validation,test fractions.")] = "0.6,0.2,0.2",
+    output: Annotated[Path, typer.Option(help="Where to write the weights file.")] = Path(
+        "weights.json"
+    ),
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the weights document as JSON instead of tables.")
+    ] = False,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Q-filter threshold (default: median predicted Q on training rows)."),
+    ] = None,
+    fee: Annotated[
+        float, typer.Option("--fee", help="Backtest fee per unit of position change, bp.")
+    ] = 10.0,
+    slippage: Annotated[
+        float, typer.Option(help="Backtest slippage per unit of position change, bp.")
+    ] = 0.0,
+    walk_forward: Annotated[
+        int | None, typer.Option(help="Also validate with K expanding-window folds (2..20).")
+    ] = None,
+    demo_fallback: Annotated[
+        bool, typer.Option("--demo-fallback", help="If Kaggle credentials are missing or "
+                           "rejected, train on synthetic demo data (announced loudly).")
+    ] = False,
+) -> None:
+    """Train a Q-score model and write its weights file.
+
+    Example: ssots train --dataset prices.csv --strategy rsi-enhanced --epochs 300
+    """
+    from ssots.artifacts import weights_document, write_json
+    from ssots.cli.data import dataset_for_training
+    from ssots.pipeline import RunSpec, run
+
+    dataset = dataset_for_training(dataset, demo_fallback=demo_fallback)
+    spec = RunSpec.build(
+        dataset=dataset, strategy=strategy, labels=labels, horizon=horizon, epochs=epochs,
+        lr=lr, momentum=momentum, weight_decay=weight_decay, patience=patience,
+        batch_size=batch_size, seed=seed, split=split, threshold=threshold, fee_bp=fee,
+        slippage_bp=slippage, walk_forward=walk_forward,
+    )
+    result = _run_with_progress(spec, run)
+    document = weights_document(result)
+    write_json(output, document)
+    if json_output:
+        console.print_json(json.dumps(document))
+        return
+    _print_result(result)
+    console.print(f"\nWeights written to [bold]{output}[/bold]")
+
+
+def _run_with_progress(spec: Any, run: Any) -> RunResult:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[losses]}"), TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task("loading data", total=spec.epochs, losses="")
+
+        def on_event(event: Any) -> None:
+            if event.kind == "stage":
+                progress.update(task, description=event.data["stage"])
+                return
+            data = event.data
+            val = "" if data["val_loss"] is None else f"  val {data['val_loss']:.5f}"
+            progress.update(task, completed=data["epoch"],
+                            losses=f"train {data['train_loss']:.5f}{val}")
+
+        result = run(spec, on_event)
+        progress.update(task, total=len(result.history), description="done")
+    return result
+
+
+def _print_result(result: RunResult) -> None:
+    dataset = result.dataset
+    console.print(
+        f"\n[bold]{dataset['name']}[/bold]: {dataset['rows']} bars, {dataset['start']} .. "
+        f"{dataset['end']} ({dataset['spacing']}); strategy {result.spec.strategy}, "
+        f"labels {result.spec.labels}; split {result.split_sizes}"
+    )
+    console.print(
+        f"Best epoch {result.best_epoch} of {len(result.history)}"
+        + (" (early stopping)" if result.stopped_early else "")
+    )
+    console.print(_metrics_table(result.metrics, result.baselines))
+    console.print(_weights_table(result.weights()))
+    console.print(backtest_table(result.backtest.to_dict(max_points=None), result.spec.strategy))
+    if result.walk_forward is not None:
+        console.print(walk_forward_table(result.walk_forward))
+
+
+def _metrics_table(metrics: dict[str, float], baselines: dict[str, dict[str, float]]) -> Table:
+    table = Table(title="Test-split metrics: Q-model vs baselines (fitted on the same rows)")
+    table.add_column("metric")
+    table.add_column("Q-model", justify="right", style="bold")
+    for name in baselines:
+        table.add_column(name.replace("_", " "), justify="right")
+    for metric, value in metrics.items():
+        table.add_row(metric, f"{value:.4f}", *(f"{b[metric]:.4f}" for b in baselines.values()))
+    return table
+
+
+def _weights_table(weights: dict[str, float]) -> Table:
+    table = Table(title="The 13 learned parameters")
+    table.add_column("parameter")
+    table.add_column("value", justify="right")
+    table.add_column("")
+    for name, value in weights.items():
+        table.add_row(name, f"{value:.4f}", "█" * round(value * 40))
+    return table
+
+
+@app.command("score")
+def score_command(
+    weights: Annotated[Path, typer.Option(help="Weights file written by `ssots train`.")],
+    dataset: Annotated[str, typer.Option(help="`demo` or a CSV/Parquet file to score.")],
+    last: Annotated[int, typer.Option(min=1, help="How many of the latest bars to show.")] = 10,
+) -> None:
+    """Score new data with a saved model (its stored normaliser; nothing is refitted)."""
+    from ssots.artifacts import read_weights
+    from ssots.data.datasets import open_dataset
+
+    saved = read_weights(weights)
+    frame = open_dataset(dataset).frame
+    scores = saved.score(frame).tail(last)
+    table = Table(title=f"Latest Q-scores ({saved.strategy})")
+    for column in ("time", "close", "call", "Q-score"):
+        table.add_column(column, justify="left" if column == "time" else "right")
+    for time, row in scores.iterrows():
+        call = "[green]long[/green]" if row["direction"] > 0 else "[red]short[/red]"
+        table.add_row(str(time), f"{row['close']:.6g}", call, f"{row['q']:.4f}")
+    console.print(table)
+
+
+@app.command("export")
+def export_command(
+    weights: Annotated[Path, typer.Option(help="Weights file written by `ssots train`.")],
+    output: Annotated[Path, typer.Option(help="Where to write the exported file.")],
+    format: Annotated[
+        str, typer.Option("--format", help="omega: the earlier system's w_G..w_T layout.")
+    ] = "omega",
+) -> None:
+    """Export a weights file in another layout for dashboards that read it."""
+    from ssots.artifacts import legacy_omega, read_weights, write_json
+    from ssots.errors import ParameterError
+
+    if format != "omega":
+        raise ParameterError(f"`--format` must be omega, got {format!r}")
+    write_json(output, legacy_omega(read_weights(weights).document))
+    console.print(f"Wrote {format} weights to [bold]{output}[/bold]")

@@ -1,0 +1,64 @@
+"""Judging a model (MODEL.md section 7): regression metrics and the baselines fitted on
+the same training rows, and (from ``ssots.backtest``) the trading backtest."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ssots.backtest import BacktestResult as BacktestResult
+from ssots.backtest import backtest as backtest
+
+METRIC_NAMES: tuple[str, ...] = ("mse", "mae", "rmse", "r2", "ic", "rank_ic")
+BASELINE_NAMES: tuple[str, ...] = ("mean", "ridge", "hist_gradient_boosting")
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """MSE, MAE, RMSE, R^2, IC (Pearson) and rank IC (Spearman) of predictions.
+
+    Correlations are 0.0 when either side is constant (no ranking information); R^2 is
+    0.0 when the labels are constant and the predictions match them, else -inf-free by
+    the same convention as scikit-learn (``r2_score``).
+    """
+    from scipy.stats import pearsonr, spearmanr
+    from sklearn.metrics import r2_score
+
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    error = y_pred - y_true
+    mse = float(np.mean(error**2))
+    varies = np.ptp(y_true) > 0 and np.ptp(y_pred) > 0
+    return {
+        "mse": mse,
+        "mae": float(np.mean(np.abs(error))),
+        "rmse": float(np.sqrt(mse)),
+        "r2": float(r2_score(y_true, y_pred)),
+        "ic": float(pearsonr(y_true, y_pred).statistic) if varies else 0.0,
+        "rank_ic": float(spearmanr(y_true, y_pred).statistic) if varies else 0.0,
+    }
+
+
+def baseline_predictions(
+    train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, seed: int
+) -> dict[str, np.ndarray]:
+    """Fit each baseline on the training rows and predict the test rows.
+
+    Baselines: predict-the-training-mean, Ridge and HistGradientBoostingRegressor (seeded).
+    """
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.linear_model import Ridge
+
+    ridge = Ridge(alpha=1.0).fit(train_x, train_y)
+    boosting = HistGradientBoostingRegressor(random_state=seed).fit(train_x, train_y)
+    return {
+        "mean": np.full(len(test_x), float(np.mean(train_y))),
+        "ridge": ridge.predict(test_x),
+        "hist_gradient_boosting": boosting.predict(test_x),
+    }
+
+
+def baseline_metrics(
+    train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray, seed: int
+) -> dict[str, dict[str, float]]:
+    """``regression_metrics`` of every baseline on the test rows, keyed by baseline name."""
+    predictions = baseline_predictions(train_x, train_y, test_x, seed)
+    return {name: regression_metrics(test_y, pred) for name, pred in predictions.items()}

@@ -1,0 +1,105 @@
+"""SQLAlchemy table definitions. Every schema change also gets an Alembic migration in
+``store/migrations/versions``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Dialect, Float, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class Base(DeclarativeBase):
+    """Declarative base of all SSO-TS tables."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A time zone-aware timestamp that reads back in UTC on every backend (SQLite drops
+    the zone; every stored time is UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Attach UTC to naive values read back."""
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
+
+
+class DatasetRow(Base):
+    """A registered dataset: a canonical-loadable file under ``$SSOTS_HOME/datasets``.
+
+    ``path`` is relative to the home (content-addressed: ``<sha256>/<file name>``), never a
+    name a client chose.
+    """
+
+    __tablename__ = "datasets"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), index=True)
+    source: Mapped[str] = mapped_column(String(20))  # kaggle | upload | local
+    handle: Mapped[str | None] = mapped_column(String(300), default=None)
+    file_name: Mapped[str] = mapped_column(String(300))
+    path: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    rows: Mapped[int] = mapped_column(Integer)
+    start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    spacing: Mapped[str] = mapped_column(String(40))
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class JobRow(Base):
+    """A job: queued -> running -> succeeded | failed | cancelled.
+
+    ``claim`` identifies the current attempt: a worker's writes only land while the row
+    still carries its claim, so a job taken away (restart recovery, hard cancel) cannot
+    be overwritten by a stale worker. ``result`` is the weights document without its loss
+    history (the history lives in ``job_events`` and in the weights file); ``summary`` is
+    the small part a status poll shows (metrics, baselines, parameters).
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_created", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="train")
+    status: Mapped[str] = mapped_column(String(12))
+    dataset: Mapped[str] = mapped_column(String(400), index=True)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    claim: Mapped[str | None] = mapped_column(String(32), default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    stage: Mapped[str | None] = mapped_column(String(80), default=None)
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
+    epochs: Mapped[int] = mapped_column(Integer)
+    train_loss: Mapped[float | None] = mapped_column(Float, default=None)
+    val_loss: Mapped[float | None] = mapped_column(Float, default=None)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(String(2000), default="")
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    weights_path: Mapped[str | None] = mapped_column(String(500), default=None)
+
+
+class JobEventRow(Base):
+    """One event of a job, numbered from 1 per job (the SSE event id)."""
+
+    __tablename__ = "job_events"
+
+    job_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

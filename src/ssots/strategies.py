@@ -1,0 +1,53 @@
+"""Trading strategies: the direction d_t in {-1, +1} each one calls at every bar
+(MODEL.md section 4). Directions use only indicators at or before bar t."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ssots.errors import ParameterError
+
+STRATEGIES: dict[str, str] = {
+    "momentum-cross": "Momentum Crossover",
+    "rsi-enhanced": "RSI Enhanced",
+    "bollinger-bands": "Bollinger Bands",
+    "macd-strategy": "MACD Strategy",
+}
+"""Strategy keys and their display names."""
+
+
+def check_strategy(strategy: str) -> str:
+    """Return ``strategy`` if it is known, else raise ParameterError listing the choices."""
+    if strategy not in STRATEGIES:
+        raise ParameterError(
+            f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
+        )
+    return strategy
+
+
+def direction(strategy: str, indicators: pd.DataFrame, raw_dimensions: pd.DataFrame) -> np.ndarray:
+    """The strategy's direction at every bar.
+
+    Args:
+        strategy: a key of ``STRATEGIES``.
+        indicators: output of ``features.compute_indicators``.
+        raw_dimensions: output of ``features.dimensions`` (same index).
+
+    Returns:
+        float64 array of +1 (long) and -1 (short); during warm-up the comparison with NaN
+        is False, so those bars read -1 and callers drop them with the warm-up rows.
+
+    Raises:
+        ParameterError: unknown strategy.
+    """
+    check_strategy(strategy)
+    if strategy == "momentum-cross":
+        long_call = indicators["sma20"].to_numpy() > indicators["sma50"].to_numpy()
+    elif strategy == "rsi-enhanced":
+        long_call = indicators["rsi14"].to_numpy() < 50.0
+    elif strategy == "bollinger-bands":
+        long_call = raw_dimensions["bb_position"].to_numpy() < 0.5
+    else:
+        long_call = indicators["macd_hist"].to_numpy() > 0.0
+    return np.where(long_call, 1.0, -1.0)

@@ -1,0 +1,258 @@
+"""Training of the Q-score model (MODEL.md section 6).
+
+Projected heavy-ball momentum on ``MSE + weight_decay * sum(theta^2)``::
+
+    v     <- momentum * v - lr * grad
+    theta <- Project(theta + v)
+
+full batch by default, or shuffled mini-batches drawn from ``numpy.random.default_rng``
+seeded with ``TrainConfig.seed``. With a validation set, training stops once the
+validation MSE has not improved by ``min_delta`` for ``patience`` epochs and the best
+parameters are restored. Same seed and data give bit-identical parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from ssots.errors import ParameterError
+from ssots.model import PreparedData, QScoreModel, mean_squared_error, objective
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of :func:`train`.
+
+    Attributes:
+        epochs: maximum number of passes over the training rows (>= 1).
+        lr: learning rate (> 0).
+        momentum: heavy-ball coefficient in [0, 1).
+        weight_decay: L2 penalty coefficient (>= 0) on every parameter.
+        patience: epochs without validation improvement before stopping (>= 1).
+        min_delta: smallest validation-MSE decrease that counts as improvement (>= 0).
+        batch_size: rows per shuffled mini-batch (>= 1), or None for full batch.
+        seed: seed of the mini-batch shuffling (>= 0).
+
+    Raises:
+        ParameterError: a field is out of range; the message names it and gives an example.
+    """
+
+    epochs: int = 200
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    patience: int = 20
+    min_delta: float = 1e-7
+    batch_size: int | None = None
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        _check_int("epochs", self.epochs, 1, "200")
+        _check_real("lr", self.lr, "> 0", "0.1", lambda v: v > 0)
+        _check_real("momentum", self.momentum, "in [0, 1)", "0.9", lambda v: 0 <= v < 1)
+        _check_real("weight_decay", self.weight_decay, ">= 0", "1e-4", lambda v: v >= 0)
+        _check_int("patience", self.patience, 1, "20")
+        _check_real("min_delta", self.min_delta, ">= 0", "1e-7", lambda v: v >= 0)
+        if self.batch_size is not None:
+            _check_int("batch_size", self.batch_size, 1, "256 (or None for full batch)")
+        _check_int("seed", self.seed, 0, "42")
+
+
+@dataclass(frozen=True)
+class EpochEvent:
+    """Progress report passed to the ``on_epoch`` callback after every epoch.
+
+    Attributes:
+        epoch: 1-based number of the epoch just finished.
+        epochs: the configured maximum.
+        train_loss: training MSE (see :func:`train` for which parameters it measures).
+        val_loss: validation MSE after the epoch, or None without a validation set.
+    """
+
+    epoch: int
+    epochs: int
+    train_loss: float
+    val_loss: float | None
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Outcome of :func:`train`.
+
+    Attributes:
+        model: with validation data, the parameters of the epoch with the best
+            validation MSE (whether or not training stopped early); else the last ones.
+        history: one dict per epoch with ``epoch``, ``train_loss`` and ``val_loss``.
+        best_epoch: epoch whose parameters ``model`` holds.
+        stopped_early: True when patience ran out before ``epochs``.
+        epochs_run: number of epochs trained.
+    """
+
+    model: QScoreModel
+    history: list[dict[str, float | int | None]] = field(repr=False)
+    best_epoch: int
+    stopped_early: bool
+    epochs_run: int
+
+
+def train(
+    X_train: ArrayLike,
+    y_train: ArrayLike,
+    X_val: ArrayLike | None = None,
+    y_val: ArrayLike | None = None,
+    *,
+    config: TrainConfig | None = None,
+    init: QScoreModel | None = None,
+    on_epoch: Callable[[EpochEvent], None] | None = None,
+) -> TrainResult:
+    """Fit the Q-score model to rows already scaled to [0, 1].
+
+    The reported ``train_loss`` is the MSE at the parameters *before* each update, which
+    the gradient step computes anyway (no extra pass): in full batch, the MSE of the
+    parameters the epoch started from; with mini-batches, the row-weighted mean of the
+    batch MSEs. ``val_loss`` is the validation MSE *after* the epoch's updates.
+
+    Args:
+        X_train: training rows x d.
+        y_train: training targets.
+        X_val: validation rows (enables early stopping), or None.
+        y_val: validation targets, given exactly when ``X_val`` is.
+        config: hyper-parameters; default ``TrainConfig()``.
+        init: starting model (projected onto the feasible set first); default
+            ``QScoreModel.default(d)``.
+        on_epoch: called with an :class:`EpochEvent` after every epoch; an exception it
+            raises aborts training and propagates (e.g. for cancellation).
+
+    Returns:
+        The :class:`TrainResult`.
+
+    Raises:
+        ParameterError: malformed data, mismatched dimensions or a bad ``init``.
+    """
+    config = config or TrainConfig()
+    train_data = PreparedData.from_arrays(X_train, y_train)
+    if train_data.n_rows == 0:
+        raise ParameterError("`X_train` must have at least one row")
+    val_data = _validation_data(X_val, y_val, train_data.n_dims)
+    theta = QScoreModel.project(_initial(init, train_data.n_dims).to_vector())
+    velocity = np.zeros_like(theta)
+    rng = np.random.default_rng(config.seed)
+    stopper = _EarlyStopping(config.patience, config.min_delta)
+    history: list[dict[str, float | int | None]] = []
+    for epoch in range(1, config.epochs + 1):
+        train_loss = _run_epoch(theta, velocity, train_data, config, rng)
+        val_loss = None if val_data is None else mean_squared_error(theta, val_data)
+        history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
+        if on_epoch is not None:
+            on_epoch(EpochEvent(epoch, config.epochs, train_loss, val_loss))
+        if val_loss is not None and stopper.should_stop(epoch, val_loss, theta):
+            break
+    if val_data is None:
+        return TrainResult(QScoreModel.from_vector(theta), history, epoch, False, epoch)
+    stopped = epoch < config.epochs
+    return TrainResult(
+        QScoreModel.from_vector(stopper.best_theta), history, stopper.best_epoch, stopped, epoch
+    )
+
+
+class _EarlyStopping:
+    """Tracks the best validation MSE and the parameters that reached it."""
+
+    def __init__(self, patience: int, min_delta: float) -> None:
+        self.patience = patience
+        self.min_delta = min_delta
+        self.best_loss = math.inf
+        self.best_epoch = 0
+        self.best_theta = np.empty(0)
+        self.waited = 0
+
+    def should_stop(self, epoch: int, val_loss: float, theta: np.ndarray) -> bool:
+        """Record this epoch; True once ``patience`` epochs passed without improvement."""
+        if val_loss < self.best_loss - self.min_delta:
+            self.best_loss, self.best_epoch, self.best_theta = val_loss, epoch, theta.copy()
+            self.waited = 0
+            return False
+        self.waited += 1
+        return self.waited >= self.patience
+
+
+def _run_epoch(
+    theta: np.ndarray,
+    velocity: np.ndarray,
+    data: PreparedData,
+    config: TrainConfig,
+    rng: np.random.Generator,
+) -> float:
+    """One epoch of updates to ``theta`` and ``velocity`` in place; returns the train MSE."""
+    if config.batch_size is None:
+        return _step(theta, velocity, data, config)
+    order = rng.permutation(data.n_rows)
+    total = 0.0
+    for start in range(0, data.n_rows, config.batch_size):
+        batch = data.take(order[start : start + config.batch_size])
+        total += _step(theta, velocity, batch, config) * batch.n_rows
+    return total / data.n_rows
+
+
+def _step(
+    theta: np.ndarray, velocity: np.ndarray, data: PreparedData, config: TrainConfig
+) -> float:
+    """One projected heavy-ball update in place; returns the MSE before it."""
+    result = objective(theta, data, config.weight_decay)
+    velocity *= config.momentum
+    velocity -= config.lr * result.grad
+    theta[:] = QScoreModel.project(theta + velocity)
+    return result.mse
+
+
+def _validation_data(
+    X_val: ArrayLike | None, y_val: ArrayLike | None, d: int
+) -> PreparedData | None:
+    if (X_val is None) != (y_val is None):
+        raise ParameterError("pass both `X_val` and `y_val`, or neither")
+    if X_val is None:
+        return None
+    data = PreparedData.from_arrays(X_val, y_val)
+    if data.n_dims != d or data.n_rows == 0:
+        raise ParameterError(
+            f"`X_val` must have at least one row and {d} columns like `X_train`, "
+            f"got shape {(data.n_rows, data.n_dims)}"
+        )
+    return data
+
+
+def _initial(init: QScoreModel | None, d: int) -> QScoreModel:
+    if init is None:
+        return QScoreModel.default(d)
+    if init.n_dims != d:
+        raise ParameterError(
+            f"`init` has {init.n_dims} weights but the data has {d} columns: "
+            f"use QScoreModel.default({d}) or a model trained on {d} dimensions"
+        )
+    return init
+
+
+def _check_int(name: str, value: object, minimum: int, example: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ParameterError(
+            f"`{name}` must be an integer >= {minimum}, e.g. {example}; got {value!r}"
+        )
+
+
+def _check_real(
+    name: str, value: object, rule: str, example: str, ok: Callable[[float], bool]
+) -> None:
+    valid = (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and ok(float(value))
+    )
+    if not valid:
+        raise ParameterError(f"`{name}` must be {rule}, e.g. {example}; got {value!r}")

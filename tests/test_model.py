@@ -1,0 +1,253 @@
+"""QScoreModel: forward pass against the formulas of MODEL.md section 5, analytic gradient
+against central finite differences, projection, persistence and parameter names."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from ssots.errors import ParameterError
+from ssots.features import DIMENSIONS
+from ssots.model import (
+    DEFAULT_PROFILE_8,
+    PreparedData,
+    QScoreModel,
+    mean_squared_error,
+    objective,
+)
+
+
+def reference(theta: np.ndarray, X: np.ndarray) -> dict[str, np.ndarray]:
+    """MODEL.md section 5 written out literally, one quantity per line."""
+    d = X.shape[1]
+    w = theta[:d]
+    alpha, beta, gamma, delta_min, delta_max = theta[d:]
+    L = X @ w
+    G = np.exp(np.log(np.clip(X, 1e-6, 1.0)) @ w)
+    B = (1 - gamma) * L + gamma * G
+    cos = L / (np.linalg.norm(w) * np.linalg.norm(X, axis=1) + 1e-6)
+    kappa = 1 - 2 * (np.abs(X - L[:, None]) @ w)
+    s = alpha * cos + beta * kappa
+    r = 1 / (1 + np.exp(-(s - 0.7) / 0.05))
+    q_raw = B + delta_min + (delta_max - delta_min) * r
+    return {"r": r, "q_raw": q_raw, "q": np.clip(q_raw, 0, 1)}
+
+
+def numeric_grad(theta: np.ndarray, X: np.ndarray, y: np.ndarray, decay: float) -> np.ndarray:
+    """Central finite differences of the model's own loss."""
+    step = 1e-6
+    grad = np.empty_like(theta)
+    for i in range(theta.size):
+        hi, lo = theta.copy(), theta.copy()
+        hi[i] += step
+        lo[i] -= step
+        loss_hi = QScoreModel.from_vector(hi).loss_and_grad(X, y, decay)[0]
+        loss_lo = QScoreModel.from_vector(lo).loss_and_grad(X, y, decay)[0]
+        grad[i] = (loss_hi - loss_lo) / (2 * step)
+    return grad
+
+
+def interior_theta(rng: np.random.Generator, d: int, alpha: float, beta: float) -> np.ndarray:
+    """Weights off the simplex (finite differences leave it anyway), scalars in range."""
+    w = rng.uniform(0.2, 1.0, d) / d
+    return np.r_[w, alpha, beta, rng.uniform(0.1, 0.4), rng.uniform(0.01, 0.09), 0.15]
+
+
+@pytest.mark.parametrize("d", [1, 2, 5, 8, 12])
+def test_predict_matches_the_formulas(d: int) -> None:
+    rng = np.random.default_rng(d)
+    X = rng.random((500, d))
+    theta = interior_theta(rng, d, 0.6, 0.5)
+    got = QScoreModel.from_vector(theta).predict(X)
+    np.testing.assert_allclose(got, reference(theta, X)["q"], rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize(("d", "alpha", "beta"), [(1, 0.2, 0.6), (3, 0.5, 0.5), (8, 0.9, 0.2)])
+def test_gradient_matches_finite_differences_where_the_ramp_is_active(
+    d: int, alpha: float, beta: float
+) -> None:
+    rng = np.random.default_rng(10 + d)
+    X = rng.random((300, d))
+    y = rng.random(300)
+    theta = interior_theta(rng, d, alpha, beta)
+    r = reference(theta, X)["r"]
+    assert np.mean((r > 0.05) & (r < 0.95)) > 0.1, "test point must exercise the ramp"
+    loss, grad = QScoreModel.from_vector(theta).loss_and_grad(X, y, weight_decay=0.05)
+    np.testing.assert_allclose(grad, numeric_grad(theta, X, y, 0.05), rtol=1e-6, atol=1e-9)
+    expected = np.mean((reference(theta, X)["q"] - y) ** 2) + 0.05 * theta @ theta
+    assert loss == pytest.approx(expected, rel=1e-12)
+
+
+def test_gradient_matches_finite_differences_near_the_clip() -> None:
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.uniform(0.9, 1.0, (100, 4)), rng.random((100, 4))])
+    y = rng.random(200)
+    theta = np.r_[0.3, 0.3, 0.2, 0.2, 0.8, 0.5, 0.3, 0.08, 0.2]
+    q_raw = reference(theta, X)["q_raw"]
+    assert (q_raw > 1.001).sum() > 10, "test point must have clipped rows"
+    assert (q_raw < 0.999).sum() > 10
+    grad = QScoreModel.from_vector(theta).loss_and_grad(X, y)[1]
+    np.testing.assert_allclose(grad, numeric_grad(theta, X, y, 0.0), rtol=1e-6, atol=1e-9)
+
+
+def test_clipped_rows_contribute_no_gradient() -> None:
+    theta = QScoreModel.default(8).to_vector()
+    X = np.ones((50, 8))  # Q before clipping is 1 + delta > 1
+    _, grad = QScoreModel.from_vector(theta).loss_and_grad(X, np.zeros(50), weight_decay=0.3)
+    np.testing.assert_allclose(grad, 0.6 * theta, rtol=0, atol=1e-15)
+
+
+def test_gradient_is_consistent_across_row_blocks() -> None:
+    """More rows than one kernel block (16384), with a short last block."""
+    rng = np.random.default_rng(4)
+    X = rng.random((2 * 16384 + 123, 8))
+    y = rng.random(X.shape[0])
+    theta = interior_theta(rng, 8, 0.7, 0.4)
+    model = QScoreModel.from_vector(theta)
+    loss, grad = model.loss_and_grad(X, y)
+    cut = 20000
+    loss_a, grad_a = model.loss_and_grad(X[:cut], y[:cut])
+    loss_b, grad_b = model.loss_and_grad(X[cut:], y[cut:])
+    n_b = X.shape[0] - cut
+    assert loss == pytest.approx((cut * loss_a + n_b * loss_b) / X.shape[0], rel=1e-12)
+    np.testing.assert_allclose(grad, (cut * grad_a + n_b * grad_b) / X.shape[0], rtol=1e-10)
+    assert loss == pytest.approx(np.mean((reference(theta, X)["q"] - y) ** 2), rel=1e-12)
+
+
+def test_prepared_data_take_and_mse_agree_with_arrays() -> None:
+    rng = np.random.default_rng(5)
+    X, y = rng.random((100, 3)), rng.random(100)
+    theta = QScoreModel.default(3).to_vector()
+    rows = np.array([5, 1, 99, 42])
+    subset = PreparedData.from_arrays(X, y).take(rows)
+    direct = PreparedData.from_arrays(X[rows], y[rows])
+    assert mean_squared_error(theta, subset) == mean_squared_error(theta, direct)
+    assert objective(theta, direct).mse == mean_squared_error(theta, direct)
+
+
+theta_vectors = st.integers(1, 10).flatmap(
+    lambda d: arrays(np.float64, d + 5, elements=st.floats(-1e3, 1e3, allow_subnormal=False))
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(theta=theta_vectors)
+def test_projection_is_feasible_idempotent_and_kkt(theta: np.ndarray) -> None:
+    d = theta.size - 5
+    p = QScoreModel.project(theta)
+    w = p[:d]
+    alpha, beta, gamma, delta_min, delta_max = p[d:]
+    assert (w >= 0).all()
+    assert w.sum() == pytest.approx(1.0, abs=1e-12)
+    assert 0 <= alpha <= 1
+    assert 0 <= beta <= 1
+    assert 0 <= gamma <= 0.5
+    assert 0 <= delta_min <= 0.1
+    assert delta_min <= delta_max <= 0.2
+    np.testing.assert_allclose(QScoreModel.project(p), p, rtol=0, atol=1e-12)
+    # KKT of min |w - v|^2 on the simplex: w = max(v - tau, 0) for one tau.
+    v = theta[:d]
+    tau = np.mean((v - w)[w > 0])
+    scale = 1e-9 * max(1.0, np.abs(v).max())
+    np.testing.assert_allclose((v - w)[w > 0], tau, rtol=0, atol=scale)
+    assert (v[w == 0] <= tau + scale).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(v=arrays(np.float64, 3, elements=st.floats(-2, 2)), seed=st.integers(0, 2**32 - 1))
+def test_simplex_projection_is_the_nearest_point(v: np.ndarray, seed: int) -> None:
+    w = QScoreModel.project(np.r_[v, 0.5, 0.5, 0.2, 0.02, 0.05])[:3]
+    rng = np.random.default_rng(seed)
+    candidates = np.vstack([rng.dirichlet(np.ones(3), 2000), np.eye(3)])
+    best = np.min(np.linalg.norm(candidates - v, axis=1))
+    assert np.linalg.norm(w - v) <= best + 1e-12
+
+
+def test_projection_clamps_scalars_and_orders_delta_max() -> None:
+    p = QScoreModel.project([0.2, 0.9, -1.0, 2.0, 0.7, 0.08, 0.01])
+    np.testing.assert_allclose(p, [0.15, 0.85, 0.0, 1.0, 0.5, 0.08, 0.08])
+    p = QScoreModel.project([1.0, 0.5, 0.5, 0.1, 0.5, 0.9])
+    assert p[-2:].tolist() == [0.1, 0.2]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    X=arrays(np.float64, (20, 4), elements=st.floats(0, 1)),
+    raw=arrays(np.float64, 9, elements=st.floats(-5, 5)),
+)
+def test_predict_stays_in_unit_interval(X: np.ndarray, raw: np.ndarray) -> None:
+    q = QScoreModel.from_vector(QScoreModel.project(raw)).predict(X)
+    assert q.shape == (20,)
+    assert ((q >= 0) & (q <= 1)).all()
+
+
+def test_default_initialisation() -> None:
+    model = QScoreModel.default(8)
+    assert model.w.tolist() == list(DEFAULT_PROFILE_8)
+    assert model.scalars() == {
+        "alpha": 0.7,
+        "beta": 0.3,
+        "gamma": 0.2,
+        "delta_min": 0.02,
+        "delta_max": 0.05,
+    }
+    np.testing.assert_allclose(QScoreModel.default(4).w, 0.25)
+    with pytest.raises(ParameterError, match="`d` must be an integer >= 1"):
+        QScoreModel.default(0)
+
+
+def test_vector_and_dict_round_trips(tmp_path) -> None:
+    rng = np.random.default_rng(6)
+    model = QScoreModel.from_vector(QScoreModel.project(rng.random(13)))
+    assert np.array_equal(QScoreModel.from_vector(model.to_vector()).to_vector(), model.to_vector())
+    state = json.loads(json.dumps(model.to_dict()))
+    assert state["dimensions"] == list(DIMENSIONS)
+    assert np.array_equal(QScoreModel.from_dict(state).to_vector(), model.to_vector())
+    path = tmp_path / "model.json"
+    model.save(path)
+    loaded = QScoreModel.load(path)
+    assert np.array_equal(loaded.to_vector(), model.to_vector())
+    X = rng.random((10, 8))
+    assert np.array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_load_and_from_dict_errors(tmp_path) -> None:
+    with pytest.raises(ParameterError, match="lacks alpha"):
+        QScoreModel.from_dict({"w": [1.0], "beta": 0, "gamma": 0, "delta_min": 0, "delta_max": 0})
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ParameterError, match="not a saved QScoreModel"):
+        QScoreModel.load(bad)
+
+
+def test_param_names() -> None:
+    names = QScoreModel.default(8).param_names()
+    assert names[:2] == ["w_sma_trend", "w_ema_trend"]
+    assert names[8:] == ["alpha", "beta", "gamma", "delta_min", "delta_max"]
+    assert len(names) == 13
+    assert QScoreModel.default(2).param_names(["a", "b"])[:2] == ["w_a", "w_b"]
+    assert QScoreModel.default(2).param_names()[:2] == ["w_x1", "w_x2"]
+    with pytest.raises(ParameterError, match="2 unique strings"):
+        QScoreModel.default(2).param_names(["a", "a"])
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: QScoreModel.from_vector([0.5, 0.5, 0.1]), "d >= 1"),
+        (lambda: QScoreModel([0.5, np.nan]), "must be finite"),
+        (lambda: QScoreModel([[0.5]]), "1-D vector"),
+        (lambda: QScoreModel.default(3).predict(np.ones((4, 2))), "d \\+ 5 = 7"),
+        (lambda: QScoreModel.default(2).predict(np.array([[0.1, np.inf]])), "`X` must be finite"),
+        (lambda: QScoreModel.default(2).loss_and_grad(np.ones((3, 2)), [1.0]), "`y` must be"),
+        (lambda: QScoreModel.default(2).loss_and_grad(np.ones((3, 2))), "no targets"),
+    ],
+)
+def test_errors_name_the_argument(call, message: str) -> None:
+    with pytest.raises(ParameterError, match=message):
+        call()
