@@ -39,6 +39,13 @@ is ~1e-16 of the close, a meaningful MACD at least ~1e-6)."""
 MACD_COLUMNS = ("macd", "macd_signal", "macd_hist")
 FLAT_BITSTAMP = "bitstamp_1min_kaggle_2012_sample.csv"
 LOOKAHEAD_FILE = "kaggle_coin_Bitcoin.csv"
+REQUIRED_FILES = (
+    "kaggle_coin_Bitcoin.csv",
+    "binance_klines_BTCUSDT_1h_2022-01.csv",
+    "yahoo_BTC-USD_daily.csv",
+    "cryptodatadownload_binance_BTCUSDT_1h.csv",
+    FLAT_BITSTAMP,
+)
 
 
 def real_path(name: str) -> Path:
@@ -113,6 +120,13 @@ def random_walk(n_bars: int, seed: int = 3, start: float = 40_000.0) -> np.ndarr
 
 
 # --- indicators -----------------------------------------------------------------------
+
+
+def test_real_files_for_the_agreement_tests_are_present(real_data_dir: Path) -> None:
+    # the agreement tests run once per file found: an empty folder must not pass silently
+    present = {path.name for path in real_data_dir.glob("*.csv")}
+
+    assert set(REQUIRED_FILES) <= present
 
 
 def test_indicators_match_talib_on_real_files(real_frame: pd.DataFrame) -> None:
@@ -217,12 +231,13 @@ def test_dimensions_follow_model_definitions(real_frame: pd.DataFrame) -> None:
         "bb_position": position,
     }
 
+    # differences (trend ratios, histogram) lose digits near 0: there the tolerance is
+    # relative to the operands' magnitude, not the result's
+    atol = {"macd_hist": MACD_PRICE_ATOL, "sma_trend": 1e-12, "ema_trend": 1e-12}
+
     values = dimensions(real_frame).iloc[WARMUP_BARS:]
 
     for name, column in expected.items():
-        # differences (trend ratios, band width and position) lose digits near 0: the
-        # tolerances are relative to the magnitudes of the operands, not of the result
-        atol = {"macd_hist": MACD_PRICE_ATOL, "sma_trend": 1e-12, "ema_trend": 1e-12}
         np.testing.assert_allclose(
             values[name].to_numpy(),
             column[WARMUP_BARS:],
@@ -264,6 +279,19 @@ def test_dimensions_reuse_given_indicators() -> None:
     assert (dimensions(frame, doctored)["rsi"] == 0.5).all()
 
 
+def test_output_columns_do_not_alias_each_other() -> None:
+    frame = frame_of(random_walk(80))
+    indicators = compute_indicators(frame)
+    values = dimensions(frame, indicators)
+    before = indicators.copy()
+
+    indicators.loc[indicators.index[60], "sma20"] = -1.0
+    values.loc[values.index[60], ["volatility", "momentum"]] = -1.0
+
+    assert indicators["bb_middle"].iloc[60] == before["bb_middle"].iloc[60]
+    pd.testing.assert_frame_equal(indicators.drop(columns="sma20"), before.drop(columns="sma20"))
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -293,11 +321,12 @@ def dimensions_only(frame: pd.DataFrame) -> pd.DataFrame:
     return dimensions(frame)
 
 
+@pytest.mark.parametrize("name", [LOOKAHEAD_FILE, FLAT_BITSTAMP])
 @pytest.mark.parametrize("compute", [compute_indicators, dimensions_only])
 def test_indicators_and_dimensions_use_no_future_bars(
-    compute: Callable[[pd.DataFrame], pd.DataFrame],
+    compute: Callable[[pd.DataFrame], pd.DataFrame], name: str
 ) -> None:
-    frame = load_real(LOOKAHEAD_FILE)
+    frame = load_real(name)
 
     assert check_no_lookahead(compute, frame, lookahead_cuts(len(frame))) == []
 
@@ -338,6 +367,21 @@ def test_lookahead_check_catches_biased_features(
 def test_lookahead_check_refuses_bad_cut_points(cuts: list[int]) -> None:
     with pytest.raises(ParameterError):
         check_no_lookahead(compute_indicators, frame_of(random_walk(80)), cuts)
+
+
+@pytest.mark.parametrize(
+    "compute",
+    [
+        lambda frame: frame[["close"]].iloc[1:],
+        lambda frame: frame[["close"]] if len(frame) > 40 else frame[["open"]],
+    ],
+    ids=["drops-rows", "changes-columns"],
+)
+def test_lookahead_check_refuses_misshapen_features(
+    compute: Callable[[pd.DataFrame], pd.DataFrame],
+) -> None:
+    with pytest.raises(ParameterError, match="`compute` returned"):
+        check_no_lookahead(compute, frame_of(random_walk(80)), [10, 50])
 
 
 # --- Normalizer -----------------------------------------------------------------------

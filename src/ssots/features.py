@@ -1,16 +1,19 @@
 """Technical indicators, the eight Q-dimensions, the look-ahead check and the training-only
 ``Normalizer`` (MODEL.md sections 2, 3 and 6).
 
-Indicators reproduce TA-Lib's definitions and warm-up (lookback) without depending on it:
+Indicators reproduce TA-Lib's definitions and warm-up (lookback) without depending on it,
+and run over a million bars in about twice TA-Lib's time (benchmarks/bench_features.py):
 
-* Rolling windows (SMA, Bollinger bands, volatility) are built from pairwise ("dyadic")
-  window moments: the mean and sum of squared deviations of every window of width 1, 2,
-  4, 8, ... are merged with Chan's update, then combined into windows of 20 or 50 bars.
-  Each value therefore depends only on the prices inside its own window (no running-sum
-  drift over millions of bars, no cancellation in the variance), and a flat window has a
-  standard deviation of exactly 0.
-* EMA and Wilder recursions run in ``scipy.signal.lfilter`` with an initial condition that
-  seeds them with the SMA of their first window, as TA-Lib does.
+* Rolling windows (SMA, Bollinger bands, volatility) come from pairwise ("dyadic") window
+  sums of width 1, 2, 4, ... 32; the Bollinger variance merges their M2 (sums of squared
+  deviations) with Chan's update. A window's value depends only on the prices inside it:
+  no running-sum drift over long series, no cancellation in the variance, and a flat
+  window has a standard deviation of exactly 0.
+* EMA and Wilder recursions are lower-bidiagonal linear systems, solved in place by
+  LAPACK's banded triangular solver, seeded with the SMA of the first window as TA-Lib
+  does.
+* Everything runs block by block (``_BLOCK_ROWS``) so temporaries stay in cache; results
+  do not depend on the block size and never on later rows.
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ _RSI_PERIOD = 14
 _BB_PERIOD, _BB_DEVIATIONS = 20, 2.0
 _VOLATILITY_PERIOD = 20
 _MOMENTUM_PERIOD = 5
-_BLOCK_ROWS = 1 << 14  # rows per block of the chunked loops: temporaries stay in cache
+_BLOCK_ROWS = 1 << 16  # rows per block of the chunked loops: temporaries stay in cache
 
 
 def compute_indicators(frame: pd.DataFrame) -> pd.DataFrame:
@@ -88,7 +91,11 @@ def compute_indicators(frame: pd.DataFrame) -> pd.DataFrame:
 
     Every value at bar t uses closes at or before t only. Values agree with TA-Lib (SMA,
     EMA, RSI, MACD, BBANDS, STDDEV of log returns, ROCR - 1) after each indicator's
-    warm-up, and the warm-up rows are NaN exactly where TA-Lib's lookback leaves them NaN.
+    warm-up, and the warm-up rows are NaN exactly where TA-Lib's lookback leaves them NaN
+    (leading NaN rows: sma50 49; macd, macd_signal, macd_hist 33; ema26 25; volatility20
+    20; sma20 and bb_* 19; rsi14 14; ema12 11; momentum5 5). As in TA-Lib, MACD seeds
+    its own inner EMAs (see ``_fast_ema_correction``), and rsi14 is 0 while there are
+    neither gains nor losses (flat prices).
 
     Args:
         frame: canonical OHLCV frame; only the ``close`` column is read.
@@ -107,9 +114,10 @@ def compute_indicators(frame: pd.DataFrame) -> pd.DataFrame:
     _ema(close, _EMA_SLOW, rows["ema26"])
     _macd(close, rows)
     _rsi(close, rows["rsi14"])
-    rows["bb_middle"] = rows["sma20"]  # the same values: shared, pandas copies on write
-    columns = {name: rows[name] for name in INDICATORS}
-    return pd.DataFrame(columns, index=frame.index, copy=False)
+    table = pd.DataFrame(rows, index=frame.index, copy=False)
+    # the same values as SMA20: shared until either column is written (copy on write)
+    table.insert(INDICATORS.index("bb_middle"), "bb_middle", table["sma20"])
+    return table
 
 
 def dimensions(frame: pd.DataFrame, indicators: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -146,10 +154,12 @@ def dimensions(frame: pd.DataFrame, indicators: pd.DataFrame | None = None) -> p
     rows = _allocate(_COMPUTED_DIMENSIONS, close.size)
     inputs = [close, *(column(name) for name in _DIMENSION_INPUTS)]
     _blockwise(_dimension_block, inputs, 0, [rows[name] for name in _COMPUTED_DIMENSIONS])
-    rows["volatility"] = column("volatility20")
-    rows["momentum"] = column("momentum5")
-    values = {name: rows[name] for name in DIMENSIONS}
-    return pd.DataFrame(values, index=frame.index, copy=False)
+    table = pd.DataFrame(rows, index=frame.index, copy=False)
+    # volatility and momentum are indicator columns as they are: shared, copy on write
+    for name, source in (("volatility", "volatility20"), ("momentum", "momentum5")):
+        shared = indicators[source].astype(np.float64)
+        table.insert(DIMENSIONS.index(name), name, shared)
+    return table
 
 
 def check_no_lookahead(
@@ -178,13 +188,15 @@ def check_no_lookahead(
         The violating column names in ``compute``'s column order; empty when clean.
 
     Raises:
-        ParameterError: no cut points, or a cut point outside the frame.
+        ParameterError: no cut points, a cut point outside the frame, or ``compute``
+            returned rows other than its input's or columns that change with the length.
     """
     cuts = _validated_cuts(cut_points, len(frame))
-    full = compute(frame)
+    full = _checked_output(compute(frame), frame, None)
     violating = np.zeros(full.shape[1], dtype=bool)
     for cut in cuts:
-        truncated = compute(frame.iloc[: cut + 1])
+        part = frame.iloc[: cut + 1]
+        truncated = _checked_output(compute(part), part, full)
         violating |= _row_differs(truncated.iloc[cut], full.iloc[cut], rtol, atol)
     return [str(name) for name, bad in zip(full.columns, violating, strict=True) if bad]
 
@@ -273,7 +285,7 @@ def _close_prices(frame: pd.DataFrame) -> np.ndarray:
     """The close column as float64, refusing values no indicator can use."""
     if "close" not in frame.columns:
         raise DataError("the OHLCV frame has no `close` column")
-    close = frame["close"].to_numpy(dtype=np.float64)
+    close = np.ascontiguousarray(frame["close"].to_numpy(dtype=np.float64))
     if not np.all(close > 0.0):
         raise DataError(
             "close prices must be positive numbers without NaN; "
@@ -298,6 +310,19 @@ def _validated_cuts(cut_points: Sequence[int], n_rows: int) -> list[int]:
     if outside:
         raise ParameterError(f"cut points {outside} are outside the frame's {n_rows} rows")
     return cuts
+
+
+def _checked_output(
+    result: pd.DataFrame, source: pd.DataFrame, full: pd.DataFrame | None
+) -> pd.DataFrame:
+    """``result`` if it has one row per row of ``source`` (and ``full``'s columns)."""
+    if len(result) != len(source):
+        raise ParameterError(
+            f"`compute` returned {len(result)} rows for {len(source)}: it must keep every row"
+        )
+    if full is not None and not result.columns.equals(full.columns):
+        raise ParameterError("`compute` returned other columns for a shorter frame")
+    return result
 
 
 def _row_differs(row: pd.Series, reference: pd.Series, rtol: float, atol: float) -> np.ndarray:
@@ -515,10 +540,11 @@ def _forward_substitute(
 ) -> None:
     """In place, column by column: ``rows[t] += decay * rows[t-1]`` for t >= 1.
 
-    LAPACK's banded triangular solver (dtbtrs) does this loop at C speed. ``rows[0]`` is
-    the value carried in from the previous block and stays as it is, so the first new
-    value is computed exactly like every later one and results do not depend on where
-    blocks start.
+    LAPACK's banded triangular solver does this loop at C speed: ``dtbtrs``, or
+    ``ztbtrs`` with complex bands for two real recursions with the same decay packed as
+    the real and imaginary parts of complex rows. ``rows[0]`` is the value carried in
+    from the previous block and stays as it is, so the first new value is computed
+    exactly like every later one and results do not depend on where blocks start.
     """
     rhs = rows[:, None] if rows.ndim == 1 else rows
     solved, _ = solver(bands[:, : rhs.shape[0]], rhs, uplo="L", diag="U", overwrite_b=1)

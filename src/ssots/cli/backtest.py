@@ -38,8 +38,9 @@ def backtest_command(
     from ssots.data.datasets import open_dataset
 
     saved = read_weights(weights)
-    result = saved.backtest(open_dataset(dataset).frame, threshold, fee_bp=fee,
-                            slippage_bp=slippage)
+    result = saved.backtest(
+        open_dataset(dataset).frame, threshold, fee_bp=fee, slippage_bp=slippage
+    )
     console.print(backtest_table(result.to_dict(max_points=None), saved.strategy))
 
 
@@ -62,25 +63,38 @@ def backtest_table(document: dict[str, Any], strategy: str) -> Table:
 def walk_forward_table(report: dict[str, Any]) -> Table:
     """One row per walk-forward fold and an aggregate row (``pipeline.walk_forward``)."""
     table = Table(title="Walk-forward: expanding window, each fold tested on the next block")
-    for column in ("fold", "test period", "test R²", "rank IC", "Sharpe strategy",
-                   "Sharpe Q-filtered", "Sharpe buy & hold", "trades strategy",
-                   "trades Q-filtered"):
+    for column in (
+        "fold",
+        "test period",
+        "test R²",
+        "rank IC",
+        "Sharpe strategy",
+        "Sharpe Q-filtered",
+        "Sharpe buy & hold",
+        "trades strategy",
+        "trades Q-filtered",
+    ):
         table.add_column(column, justify="left" if column == "test period" else "right")
     for fold in report["folds"]:
         tested = fold["backtest"]
         books = tested["metrics"]
         table.add_row(
-            str(fold["fold"]), f"{_when(tested['start'])} .. {_when(tested['end'])}",
+            str(fold["fold"]),
+            f"{_when(tested['start'])} .. {_when(tested['end'])}",
             *_regression_cells(fold["metrics"]),
             *(_cell("sharpe", books[name]["sharpe"]) for name in BOOK_TITLES),
-            str(books["strategy"]["trades"]), str(books["q_filtered"]["trades"]),
+            str(books["strategy"]["trades"]),
+            str(books["q_filtered"]["trades"]),
         )
     aggregate = report["aggregate"]
     table.add_section()
     table.add_row(
-        "all", "all test rows pooled", *_regression_cells(aggregate["metrics"]),
+        "all",
+        "all test rows pooled",
+        *_regression_cells(aggregate["metrics"]),
         *(_cell("sharpe", aggregate["mean_sharpe"][name]) for name in BOOK_TITLES),
-        str(aggregate["trades"]["strategy"]), str(aggregate["trades"]["q_filtered"]),
+        str(aggregate["trades"]["strategy"]),
+        str(aggregate["trades"]["q_filtered"]),
     )
     table.caption = (
         f"Row 'all': R² and rank IC of all test rows pooled, Sharpe averaged over folds, "

@@ -58,8 +58,10 @@ def data_list_command() -> None:
     """Show the curated catalog of Kaggle crypto datasets and what their files hold."""
     from ssots.data.catalog import CATALOG
 
-    console.print("[bold]Curated Kaggle datasets[/bold] (fetch one with `ssots data fetch "
-                  "HANDLE`; `ssots data search` finds others)\n")
+    console.print(
+        "[bold]Curated Kaggle datasets[/bold] (fetch one with `ssots data fetch "
+        "HANDLE`; `ssots data search` finds others)\n"
+    )
     for entry in CATALOG:
         kind = "[yellow]sentiment, not OHLCV[/yellow]" if entry.kind == "sentiment" else "OHLCV"
         console.print(f"[bold]{entry.handle}[/bold]  ({kind})")
@@ -83,8 +85,9 @@ def data_search_command(
     for hit in hits:
         updated = f" · updated {hit.updated.date()}" if hit.updated else ""
         console.print(f"[bold]{escape(hit.handle)}[/bold]  ({hit.votes} votes)")
-        console.print(f"    {escape(hit.title)} · {_size(hit.size_bytes)}{updated}",
-                      highlight=False)
+        console.print(
+            f"    {escape(hit.title)} · {_size(hit.size_bytes)}{updated}", highlight=False
+        )
     console.print("Fetch one with `ssots data fetch HANDLE`.")
 
 
@@ -96,8 +99,10 @@ def data_fetch_command(
     ] = None,
     symbol: Annotated[
         str | None,
-        typer.Option(help="Coin ticker: picks the file named for it (BTC -> coin_Bitcoin.csv, "
-                          "BTCUSDT, BTC-USD) or its rows in a multi-coin table."),
+        typer.Option(
+            help="Coin ticker: picks the file named for it (BTC -> coin_Bitcoin.csv, "
+            "BTCUSDT, BTC-USD) or its rows in a multi-coin table."
+        ),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Download again even if Kaggle's cache has it.")
@@ -141,7 +146,8 @@ def data_ls_command() -> None:
         console.print(
             f"    {record.source} · {record.rows:,} rows · {record.start.date()} .. "
             f"{record.end.date()} · {record.spacing} bars · added "
-            f"{record.added_at:%Y-%m-%d %H:%M}", highlight=False,
+            f"{record.added_at:%Y-%m-%d %H:%M}",
+            highlight=False,
         )
 
 
@@ -157,8 +163,10 @@ def data_auth_check_command() -> None:
     for warning in check.status.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     if check.status.source is None:
-        console.print(f"No Kaggle credentials found; public datasets may still download. "
-                      f"{HOW_TO_SET_CREDENTIALS}.")
+        console.print(
+            f"No Kaggle credentials found; public datasets may still download. "
+            f"{HOW_TO_SET_CREDENTIALS}."
+        )
         return
     console.print(f"Credentials: {escape(check.status.source)}")
     if check.accepted:
@@ -183,11 +191,15 @@ def dataset_for_training(dataset: str, *, demo_fallback: bool) -> str:
     except KaggleAuthError as exc:
         if not demo_fallback:
             raise
-        err_console.print(Panel(
-            f"{escape(str(exc))}\n\n[bold]--demo-fallback: training on SYNTHETIC demo prices "
-            f"instead of {escape(dataset)}. The model learns nothing about real markets.[/bold]",
-            title="SYNTHETIC DATA", border_style="bold red",
-        ))
+        err_console.print(
+            Panel(
+                f"{escape(str(exc))}\n\n[bold]--demo-fallback: training on SYNTHETIC demo "
+                f"prices instead of {escape(dataset)}. The model learns nothing about real "
+                "markets.[/bold]",
+                title="SYNTHETIC DATA",
+                border_style="bold red",
+            )
+        )
         return DEMO
     return dataset
 

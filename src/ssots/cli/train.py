@@ -21,8 +21,11 @@ STRATEGY_HELP = "momentum-cross, rsi-enhanced, bollinger-bands or macd-strategy"
 @app.command("train")
 def train_command(
     dataset: Annotated[
-        str, typer.Option(help="`demo`, a CSV/Parquet file path, kaggle:OWNER/SLUG(/FILE) or a "
-                               "registered dataset (`ssots data ls`).")
+        str,
+        typer.Option(
+            help="`demo`, a CSV/Parquet file path, kaggle:OWNER/SLUG(/FILE) or a "
+            "registered dataset (`ssots data ls`)."
+        ),
     ] = "demo",
     strategy: Annotated[str, typer.Option(help=f"Strategy to score: {STRATEGY_HELP}.")] = (
         "momentum-cross"
@@ -61,8 +64,12 @@ def train_command(
         int | None, typer.Option(help="Also validate with K expanding-window folds (2..20).")
     ] = None,
     demo_fallback: Annotated[
-        bool, typer.Option("--demo-fallback", help="If Kaggle credentials are missing or "
-                           "rejected, train on synthetic demo data (announced loudly).")
+        bool,
+        typer.Option(
+            "--demo-fallback",
+            help="If Kaggle credentials are missing or "
+            "rejected, train on synthetic demo data (announced loudly).",
+        ),
     ] = False,
 ) -> None:
     """Train a Q-score model and write its weights file.
@@ -75,10 +82,22 @@ def train_command(
 
     dataset = dataset_for_training(dataset, demo_fallback=demo_fallback)
     spec = RunSpec.build(
-        dataset=dataset, strategy=strategy, labels=labels, horizon=horizon, epochs=epochs,
-        lr=lr, momentum=momentum, weight_decay=weight_decay, patience=patience,
-        batch_size=batch_size, seed=seed, split=split, threshold=threshold, fee_bp=fee,
-        slippage_bp=slippage, walk_forward=walk_forward,
+        dataset=dataset,
+        strategy=strategy,
+        labels=labels,
+        horizon=horizon,
+        epochs=epochs,
+        lr=lr,
+        momentum=momentum,
+        weight_decay=weight_decay,
+        patience=patience,
+        batch_size=batch_size,
+        seed=seed,
+        split=split,
+        threshold=threshold,
+        fee_bp=fee,
+        slippage_bp=slippage,
+        walk_forward=walk_forward,
     )
     result = _run_with_progress(spec, run)
     document = weights_document(result)
@@ -94,8 +113,11 @@ def _run_with_progress(spec: Any, run: Any) -> RunResult:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[losses]}"), TimeElapsedColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[losses]}"),
+        TimeElapsedColumn(),
     )
     with Progress(*columns, console=err_console, transient=True) as progress:
         task = progress.add_task("loading data", total=spec.epochs, losses="")
@@ -106,8 +128,9 @@ def _run_with_progress(spec: Any, run: Any) -> RunResult:
                 return
             data = event.data
             val = "" if data["val_loss"] is None else f"  val {data['val_loss']:.5f}"
-            progress.update(task, completed=data["epoch"],
-                            losses=f"train {data['train_loss']:.5f}{val}")
+            progress.update(
+                task, completed=data["epoch"], losses=f"train {data['train_loss']:.5f}{val}"
+            )
 
         result = run(spec, on_event)
         progress.update(task, total=len(result.history), description="done")

@@ -85,8 +85,13 @@ def open_dataset(
     """
     if name == DEMO:
         frame = demo(days=demo_days, seed=seed, freq=demo_freq)
-        return Dataset(name=f"demo (seed {seed}, {demo_days} days)", kind=DEMO, frame=frame,
-                       sha256=_frame_sha256(frame), spacing=demo_freq)
+        return Dataset(
+            name=f"demo (seed {seed}, {demo_days} days)",
+            kind=DEMO,
+            frame=frame,
+            sha256=_frame_sha256(frame),
+            spacing=demo_freq,
+        )
     path = Path(name).expanduser()
     if path.is_file():
         return _file_dataset(path, name=path.name, kind="file")
@@ -107,9 +112,15 @@ def open_dataset(
 
 def _file_dataset(path: Path, *, name: str, kind: str) -> Dataset:
     frame, report = load(path)
-    return Dataset(name=name, kind=kind, frame=frame, sha256=report.sha256,
-                   spacing=report.spacing_label, path=str(path.resolve()),
-                   repairs=report.repairs)
+    return Dataset(
+        name=name,
+        kind=kind,
+        frame=frame,
+        sha256=report.sha256,
+        spacing=report.spacing_label,
+        path=str(path.resolve()),
+        repairs=report.repairs,
+    )
 
 
 def _has_registry(settings: Settings) -> bool:
@@ -202,11 +213,19 @@ class DatasetRegistry:
         target = self.settings.datasets_dir / relative
         created = _copy_into_place(Path(file), target)
         row = DatasetRow(
-            id=uuid.uuid4().hex[:12], name=name, source=source, handle=handle,
-            file_name=file_name, path=str(relative), sha256=report.sha256,
-            size_bytes=target.stat().st_size, rows=len(frame),
-            start=frame.index[0].to_pydatetime(), end=frame.index[-1].to_pydatetime(),
-            spacing=report.spacing_label, report=report.to_dict(),
+            id=uuid.uuid4().hex[:12],
+            name=name,
+            source=source,
+            handle=handle,
+            file_name=file_name,
+            path=str(relative),
+            sha256=report.sha256,
+            size_bytes=target.stat().st_size,
+            rows=len(frame),
+            start=frame.index[0].to_pydatetime(),
+            end=frame.index[-1].to_pydatetime(),
+            spacing=report.spacing_label,
+            report=report.to_dict(),
             added_at=datetime.now(UTC),
         )
         try:
@@ -260,15 +279,19 @@ class DatasetRegistry:
         record = self.get(dataset_id)
         with self.database.session() as session:
             session.delete(session.get(DatasetRow, dataset_id))
-            shared = session.scalar(select(DatasetRow.id).where(DatasetRow.path == str(
-                record.path.relative_to(self.settings.datasets_dir))))
+            shared = session.scalar(
+                select(DatasetRow.id).where(
+                    DatasetRow.path == str(record.path.relative_to(self.settings.datasets_dir))
+                )
+            )
         if shared is None:
             shutil.rmtree(record.path.parent, ignore_errors=True)
 
     def _find_same(self, sha256: str, source: str, handle: str | None) -> DatasetRecord | None:
         with self.database.session() as session:
             query = select(DatasetRow).where(
-                DatasetRow.sha256 == sha256, DatasetRow.source == source,
+                DatasetRow.sha256 == sha256,
+                DatasetRow.source == source,
                 DatasetRow.handle.is_(None) if handle is None else DatasetRow.handle == handle,
             )
             row = session.scalars(query).first()
@@ -276,11 +299,20 @@ class DatasetRegistry:
 
     def _record(self, row: DatasetRow) -> DatasetRecord:
         return DatasetRecord(
-            id=row.id, name=row.name, source=row.source, handle=row.handle,
-            file_name=row.file_name, path=self.settings.datasets_dir / row.path,
-            sha256=row.sha256, size_bytes=row.size_bytes, rows=row.rows,
-            start=_utc(row.start), end=_utc(row.end), spacing=row.spacing,
-            report=row.report, added_at=_utc(row.added_at),
+            id=row.id,
+            name=row.name,
+            source=row.source,
+            handle=row.handle,
+            file_name=row.file_name,
+            path=self.settings.datasets_dir / row.path,
+            sha256=row.sha256,
+            size_bytes=row.size_bytes,
+            rows=row.rows,
+            start=_utc(row.start),
+            end=_utc(row.end),
+            spacing=row.spacing,
+            report=row.report,
+            added_at=_utc(row.added_at),
         )
 
 
