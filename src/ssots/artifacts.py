@@ -141,8 +141,13 @@ class SavedModel:
             )
         scores = self.score(frame)
         return backtest(
-            scores.index, scores["close"].to_numpy(), scores["direction"].to_numpy(),
-            scores["q"].to_numpy(), threshold, fee_bp=fee_bp, slippage_bp=slippage_bp,
+            scores.index,
+            scores["close"].to_numpy(),
+            scores["direction"].to_numpy(),
+            scores["q"].to_numpy(),
+            threshold,
+            fee_bp=fee_bp,
+            slippage_bp=slippage_bp,
         )
 
 
@@ -163,7 +168,7 @@ def read_weights(path: str | Path) -> SavedModel:
         ) from None
     if not isinstance(document, dict) or document.get("schema") != SCHEMA:
         raise DataError(
-            f"{path} is not an SSO-TS weights file (expected \"schema\": \"{SCHEMA}\"); "
+            f'{path} is not an SSO-TS weights file (expected "schema": "{SCHEMA}"); '
             "pass a file written by `ssots train --output`"
         )
     try:

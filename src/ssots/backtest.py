@@ -39,7 +39,14 @@ BOOKS: tuple[str, ...] = ("strategy", "q_filtered", "buy_and_hold")
 """The three books of a backtest, in display order."""
 
 BOOK_METRICS: tuple[str, ...] = (
-    "total_return", "cagr", "sharpe", "sortino", "max_drawdown", "win_rate", "trades", "exposure",
+    "total_return",
+    "cagr",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "win_rate",
+    "trades",
+    "exposure",
 )
 """Metric keys of every book; a metric that is undefined for a book is None."""
 
@@ -90,9 +97,7 @@ def simulate(close: np.ndarray, positions: np.ndarray, cost: float) -> Book:
     exit_fee = np.abs(side) * cost * exit_ratio / (1.0 + cost)
     growth = _marked(side, exit_ratio, cost) - exit_fee
     entry_equity = np.concatenate(([1.0], np.cumprod(growth)[:-1]))
-    equity = entry_equity[run_of_bar] * _marked(
-        side[run_of_bar], close / entry[run_of_bar], cost
-    )
+    equity = entry_equity[run_of_bar] * _marked(side[run_of_bar], close / entry[run_of_bar], cost)
     ruined = np.maximum.accumulate(equity <= 0.0)
     equity[ruined] = 0.0
     return Book(positions=held, equity=equity, trade_returns=growth[side != 0] - 1.0)

@@ -42,13 +42,20 @@ class RunSpec(BaseModel):
     demo_days: int = Field(1095, ge=90, le=36_500, description="length of demo data, days")
     demo_freq: str = Field("1d", description="bar spacing of demo data")
     threshold: float | None = Field(
-        None, ge=0, le=1, description="Q-filter threshold (default: median predicted Q on the "
-        "training rows)"
+        None,
+        ge=0,
+        le=1,
+        description="Q-filter threshold (default: median predicted Q on the training rows)",
     )
-    fee_bp: float = Field(DEFAULT_FEE_BP, ge=0, le=1000,
-                          description="backtest fee per unit of position change, basis points")
-    slippage_bp: float = Field(0.0, ge=0, le=1000,
-                               description="backtest slippage per unit of position change, bp")
+    fee_bp: float = Field(
+        DEFAULT_FEE_BP,
+        ge=0,
+        le=1000,
+        description="backtest fee per unit of position change, basis points",
+    )
+    slippage_bp: float = Field(
+        0.0, ge=0, le=1000, description="backtest slippage per unit of position change, bp"
+    )
     walk_forward: int | None = Field(
         None, ge=2, le=20, description="also validate with this many expanding-window folds"
     )
@@ -157,8 +164,9 @@ def run(spec: RunSpec, on_event: EventSink | None = None) -> RunResult:
     """
     emit = on_event or (lambda event: None)
     emit(Event("stage", {"stage": "loading data"}))
-    dataset = open_dataset(spec.dataset, seed=spec.seed, demo_days=spec.demo_days,
-                           demo_freq=spec.demo_freq)
+    dataset = open_dataset(
+        spec.dataset, seed=spec.seed, demo_days=spec.demo_days, demo_freq=spec.demo_freq
+    )
     emit(Event("stage", {"stage": "computing features and labels"}))
     prepared = prepare(dataset.frame, spec)
     emit(Event("stage", {"stage": "training"}))
@@ -193,8 +201,12 @@ def prepare(frame: pd.DataFrame, spec: RunSpec) -> PreparedData:
     raw_dims = features.dimensions(frame, indicators)
     direction = strategies.direction(spec.strategy, indicators, raw_dims)
     if spec.labels == "performance":
-        y_all = performance_labels(frame["close"].to_numpy(), direction,
-                                          indicators["volatility20"].to_numpy(), spec.horizon)
+        y_all = performance_labels(
+            frame["close"].to_numpy(),
+            direction,
+            indicators["volatility20"].to_numpy(),
+            spec.horizon,
+        )
     else:
         y_all = rules_labels(indicators, raw_dims, spec.seed)
     lookahead = label_lookahead(spec.labels, spec.horizon)
@@ -207,7 +219,7 @@ def prepare(frame: pd.DataFrame, spec: RunSpec) -> PreparedData:
         split = splits.chronological_split(len(y), spec.split, lookahead)
     except ParameterError as exc:
         raise DataError(str(exc)) from None
-    normalizer = features.Normalizer().fit(raw_x[split.train.start:split.train.stop])
+    normalizer = features.Normalizer().fit(raw_x[split.train.start : split.train.stop])
     return PreparedData(
         times=frame.index[usable],
         raw_x=raw_x,
@@ -237,8 +249,9 @@ def _evaluate(
 def with_split(prepared: PreparedData, split: splits.Split) -> PreparedData:
     """The same rows under another split, with a Normalizer refitted on its training rows."""
     normalizer = features.Normalizer().fit(prepared.raw_x[_rows(split.train)])
-    return replace(prepared, split=split, normalizer=normalizer,
-                   x=normalizer.transform(prepared.raw_x))
+    return replace(
+        prepared, split=split, normalizer=normalizer, x=normalizer.transform(prepared.raw_x)
+    )
 
 
 def walk_forward(
@@ -270,7 +283,9 @@ def walk_forward(
     train_share, validation_share, _ = spec.split
     try:
         fold_splits = splits.walk_forward_splits(
-            len(prepared.y), spec.walk_forward, validation_share / (train_share + validation_share),
+            len(prepared.y),
+            spec.walk_forward,
+            validation_share / (train_share + validation_share),
             label_lookahead(spec.labels, spec.horizon),
         )
     except ParameterError as exc:
@@ -283,13 +298,15 @@ def walk_forward(
         test = _rows(split.test)
         test_y, predicted = fold.y[test], trained.model.predict(fold.x[test])
         tested.append((test_y, predicted))
-        folds.append({
-            "fold": number,
-            **{name: [rows.start, rows.stop] for name, rows in vars(split).items()},
-            "best_epoch": trained.best_epoch,
-            "metrics": evaluate.regression_metrics(test_y, predicted),
-            "backtest": _backtest_test_rows(fold, trained.model, spec).to_dict(max_points=None),
-        })
+        folds.append(
+            {
+                "fold": number,
+                **{name: [rows.start, rows.stop] for name, rows in vars(split).items()},
+                "best_epoch": trained.best_epoch,
+                "metrics": evaluate.regression_metrics(test_y, predicted),
+                "backtest": _backtest_test_rows(fold, trained.model, spec).to_dict(max_points=None),
+            }
+        )
     return {"folds": folds, "aggregate": _walk_forward_aggregate(folds, tested)}
 
 
@@ -319,8 +336,10 @@ def _fit(
     on its validation rows."""
     train_rows, validation_rows = _rows(prepared.split.train), _rows(prepared.split.validation)
     return train(
-        prepared.x[train_rows], prepared.y[train_rows],
-        prepared.x[validation_rows], prepared.y[validation_rows],
+        prepared.x[train_rows],
+        prepared.y[train_rows],
+        prepared.x[validation_rows],
+        prepared.y[validation_rows],
         config=spec.train_config(),
         init=QScoreModel.default(len(features.DIMENSIONS)),
         on_epoch=on_epoch,
@@ -337,9 +356,13 @@ def _backtest_test_rows(
     if threshold is None:
         threshold = float(np.median(model.predict(prepared.x[_rows(prepared.split.train)])))
     return backtest(
-        prepared.times[test], prepared.close[test], prepared.direction[test],
-        model.predict(prepared.x[test]), threshold,
-        fee_bp=spec.fee_bp, slippage_bp=spec.slippage_bp,
+        prepared.times[test],
+        prepared.close[test],
+        prepared.direction[test],
+        model.predict(prepared.x[test]),
+        threshold,
+        fee_bp=spec.fee_bp,
+        slippage_bp=spec.slippage_bp,
     )
 
 
