@@ -26,6 +26,7 @@ from ssots.config import Settings
 from ssots.data import kaggle
 from ssots.data.catalog import CATALOG
 from ssots.data.datasets import DatasetRegistry, open_dataset
+from ssots.data.kaggle import client, selection
 
 runner = CliRunner()
 BTC_HANDLE = "sudalairajkumar/cryptocurrencypricehistory"
@@ -52,7 +53,7 @@ def fake(tmp_path: Path, datasets: list[FakeDataset], monkeypatch: pytest.Monkey
         monkeypatch.delenv(name, raising=False)
     for name, value in environment(server, tmp_path).items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(kaggle, "DEFAULT_RETRY", kaggle.RetryPolicy(
+    monkeypatch.setattr(client, "DEFAULT_RETRY", kaggle.RetryPolicy(
         attempts=3, base_delay=0.01, max_delay=0.05, timeout=(2.0, 2.0)))
     yield server
     server.stop()
@@ -353,7 +354,7 @@ def test_demo_fallback_only_when_asked_and_loudly(fake: FakeKaggle, tmp_path: Pa
     ("ethbtc.csv", "BTC", None), ("coin_Ethereum.csv", "BTC", None), ("ethusd.csv", "ETH", "usd"),
 ])
 def test_files_named_for_a_symbol(name: str, symbol: str, quote: str | None) -> None:
-    assert kaggle._quote_of(name, symbol) == quote
+    assert selection._quote_of(name, symbol) == quote
 
 
 def test_parse_ref() -> None:

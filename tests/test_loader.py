@@ -535,3 +535,20 @@ def test_refuses_ragged_lines(tmp_path: Path) -> None:
 
 def test_refuses_corrupt_parquet(tmp_path: Path) -> None:
     assert "not a readable Parquet file" in refused(write(tmp_path, "x.parquet", b"PAR1junk"))
+
+
+def test_gzip_bombs_and_truncated_gzip_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ssots.data.loader import read
+
+    body = ("time,close\n" + "".join(f"2024-01-{d:02d},1\n" for d in range(1, 29))).encode()
+    truncated = tmp_path / "cut.csv.gz"
+    truncated.write_bytes(gzip.compress(body)[:-12])
+    with pytest.raises(DataError, match="truncated gzip"):
+        load(truncated)
+    monkeypatch.setattr(read, "MAX_GUNZIPPED_BYTES", 100)
+    bomb = tmp_path / "bomb.csv.gz"
+    bomb.write_bytes(gzip.compress(body))
+    with pytest.raises(DataError, match="expands to more than"):
+        load(bomb)

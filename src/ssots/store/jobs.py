@@ -35,10 +35,21 @@ Job = Row[Any]
 reads: a status poll costs one indexed lookup, no ORM bookkeeping)."""
 
 _STATUS_QUERY = select(
-    JobRow.id, JobRow.status, JobRow.epoch, JobRow.epochs, JobRow.train_loss,
-    JobRow.val_loss, JobRow.summary, JobRow.message, JobRow.started_at, JobRow.finished_at,
+    JobRow.id,
+    JobRow.status,
+    JobRow.epoch,
+    JobRow.epochs,
+    JobRow.train_loss,
+    JobRow.val_loss,
+    JobRow.summary,
+    JobRow.message,
+    JobRow.started_at,
+    JobRow.finished_at,
 ).where(JobRow.id == bindparam("job_id"))
 _JOB_QUERY = select(JOBS).where(JobRow.id == bindparam("job_id"))
+_LISTED_COLUMNS = [
+    column for column in JOBS.c if column.name not in ("request", "result", "summary")
+]
 
 
 class JobNotFoundError(SsotsError):
@@ -88,7 +99,11 @@ class JobStore:
         self.database = database
 
     def create(
-        self, *, spec: dict[str, Any], request: dict[str, Any], queue_limit: int,
+        self,
+        *,
+        spec: dict[str, Any],
+        request: dict[str, Any],
+        queue_limit: int,
         kind: str = "train",
     ) -> Job:
         """Queue a job unless ``queue_limit`` jobs are already queued.
@@ -100,10 +115,18 @@ class JobStore:
             QueueFullError: the queue is full (no row was written).
         """
         values: dict[str, Any] = {
-            "id": uuid.uuid4().hex[:16], "kind": kind, "status": QUEUED,
-            "dataset": spec["dataset"], "request": request, "spec": spec,
-            "created_at": now(), "attempts": 0, "epoch": 0, "epochs": spec["epochs"],
-            "last_seq": 0, "message": "waiting for a free worker",
+            "id": uuid.uuid4().hex[:16],
+            "kind": kind,
+            "status": QUEUED,
+            "dataset": spec["dataset"],
+            "request": request,
+            "spec": spec,
+            "created_at": now(),
+            "attempts": 0,
+            "epoch": 0,
+            "epochs": spec["epochs"],
+            "last_seq": 0,
+            "message": "waiting for a free worker",
         }
         columns = JOBS.c
         queued = select(func.count()).where(columns.status == QUEUED).scalar_subquery()
@@ -113,9 +136,7 @@ class JobStore:
         with self.database.session() as session:
             inserted = session.execute(insert(JobRow).from_select(list(values), source))
         if inserted.rowcount != 1:
-            raise QueueFullError(
-                f"the job queue is full ({queue_limit} jobs waiting); retry later"
-            )
+            raise QueueFullError(f"the job queue is full ({queue_limit} jobs waiting); retry later")
         return self.get(values["id"])
 
     def get(self, job_id: str) -> Job:
@@ -145,22 +166,20 @@ class JobStore:
     def list(
         self, *, status: str | None = None, limit: int = 50, offset: int = 0
     ) -> tuple[list[Job], int]:
-        """Jobs newest first, optionally with one status, and how many match in all."""
+        """Jobs newest first, optionally with one status, and how many match in all
+        (without the large columns ``request``, ``result`` and ``summary``)."""
         where = [] if status is None else [JobRow.status == status]
-        query = (select(JOBS).where(*where).order_by(JobRow.created_at.desc(), JobRow.id.desc())
-                 .limit(limit).offset(offset))
+        query = (
+            select(*_LISTED_COLUMNS)
+            .where(*where)
+            .order_by(JobRow.created_at.desc(), JobRow.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
         with self.database.engine.connect() as connection:
             rows = list(connection.execute(query))
             total = connection.scalar(select(func.count()).select_from(JobRow).where(*where))
         return rows, total or 0
-
-    def counts(self) -> dict[str, int]:
-        """Jobs per status (every status present, zero when none)."""
-        with self.database.session() as session:
-            found = dict(session.execute(
-                select(JobRow.status, func.count()).group_by(JobRow.status)
-            ).all())
-        return {status: found.get(status, 0) for status in STATUSES}
 
     def active_for_dataset(self, dataset: str) -> int:
         """How many queued or running jobs read ``dataset``."""
@@ -184,13 +203,20 @@ class JobStore:
             session.execute(
                 update(JobRow)
                 .where(JobRow.id == job_id, JobRow.status == QUEUED)
-                .values(status=CANCELLED, finished_at=moment, cancel_requested_at=moment,
-                        message="cancelled before it started")
+                .values(
+                    status=CANCELLED,
+                    finished_at=moment,
+                    cancel_requested_at=moment,
+                    message="cancelled before it started",
+                )
             )
             session.execute(
                 update(JobRow)
-                .where(JobRow.id == job_id, JobRow.status == RUNNING,
-                       JobRow.cancel_requested_at.is_(None))
+                .where(
+                    JobRow.id == job_id,
+                    JobRow.status == RUNNING,
+                    JobRow.cancel_requested_at.is_(None),
+                )
                 .values(cancel_requested_at=moment, message="cancelling")
             )
         return self.get(job_id)
@@ -222,8 +248,10 @@ class JobStore:
         """Take the oldest queued job for a new attempt (status ``running``), or None."""
         with self.database.session() as session:
             candidates = session.scalars(
-                select(JobRow.id).where(JobRow.status == QUEUED)
-                .order_by(JobRow.created_at, JobRow.id).limit(5)
+                select(JobRow.id)
+                .where(JobRow.status == QUEUED)
+                .order_by(JobRow.created_at, JobRow.id)
+                .limit(5)
             ).all()
         for job_id in candidates:
             claim = uuid.uuid4().hex
@@ -231,8 +259,13 @@ class JobStore:
                 taken = session.execute(
                     update(JobRow)
                     .where(JobRow.id == job_id, JobRow.status == QUEUED)
-                    .values(status=RUNNING, claim=claim, started_at=now(),
-                            attempts=JobRow.attempts + 1, message="starting")
+                    .values(
+                        status=RUNNING,
+                        claim=claim,
+                        started_at=now(),
+                        attempts=JobRow.attempts + 1,
+                        message="starting",
+                    )
                 ).rowcount
                 if taken:
                     row = session.get(JobRow, job_id)
@@ -244,14 +277,20 @@ class JobStore:
         if not job_ids:
             return {}
         query = select(JobRow.id, JobRow.cancel_requested_at).where(
-            JobRow.id.in_(job_ids), JobRow.status == RUNNING,
+            JobRow.id.in_(job_ids),
+            JobRow.status == RUNNING,
             JobRow.cancel_requested_at.is_not(None),
         )
         with self.database.session() as session:
             return dict(session.execute(query).all())
 
-    def interrupt(self, *, requeue: bool, message: str = INTERRUPTED,
-                  attempts: Sequence[Attempt] | None = None) -> list[str]:
+    def interrupt(
+        self,
+        *,
+        requeue: bool,
+        message: str = INTERRUPTED,
+        attempts: Sequence[Attempt] | None = None,
+    ) -> list[str]:
         """End jobs whose worker is gone: every running job, or only ``attempts``.
 
         A job whose cancellation was requested becomes ``cancelled``; the others become
@@ -270,14 +309,21 @@ class JobStore:
             if not ids:
                 return []
             mine = [*where, JobRow.id.in_(ids)]
-            session.execute(update(JobRow).where(*mine, JobRow.cancel_requested_at.is_not(None))
-                            .values(status=CANCELLED, finished_at=moment, claim=None,
-                                    message="cancelled"))
+            session.execute(
+                update(JobRow)
+                .where(*mine, JobRow.cancel_requested_at.is_not(None))
+                .values(status=CANCELLED, finished_at=moment, claim=None, message="cancelled")
+            )
             if requeue:
-                session.execute(delete(JobEventRow).where(JobEventRow.job_id.in_(ids)))
+                requeued = select(JobRow.id).where(*mine)  # not those just cancelled
+                session.execute(delete(JobEventRow).where(JobEventRow.job_id.in_(requeued)))
                 values: dict[str, Any] = {
-                    "status": QUEUED, "started_at": None, "stage": None, "epoch": 0,
-                    "train_loss": None, "val_loss": None,
+                    "status": QUEUED,
+                    "started_at": None,
+                    "stage": None,
+                    "epoch": 0,
+                    "train_loss": None,
+                    "val_loss": None,
                     "message": f"re-queued: {message}",
                 }
             else:
@@ -301,30 +347,54 @@ class JobStore:
         with self.database.session() as session:
             owned = session.execute(
                 update(JobRow)
-                .where(JobRow.id == attempt.job_id, JobRow.claim == attempt.claim,
-                       JobRow.status == RUNNING)
+                .where(
+                    JobRow.id == attempt.job_id,
+                    JobRow.claim == attempt.claim,
+                    JobRow.status == RUNNING,
+                )
                 .values(**fields)
             ).rowcount
             if not owned:
                 raise JobLostError(attempt.job_id)
             if events:
-                session.execute(insert(JobEventRow), [
-                    {"job_id": attempt.job_id, "seq": e.seq, "kind": e.kind, "data": e.data,
-                     "created_at": moment}
-                    for e in events
-                ])
+                session.execute(
+                    insert(JobEventRow),
+                    [
+                        {
+                            "job_id": attempt.job_id,
+                            "seq": e.seq,
+                            "kind": e.kind,
+                            "data": e.data,
+                            "created_at": moment,
+                        }
+                        for e in events
+                    ],
+                )
             return session.scalar(
                 select(JobRow.cancel_requested_at).where(JobRow.id == attempt.job_id)
             )
 
-    def finish(self, attempt: Attempt, events: Sequence[NewEvent], *, status: str,
-               message: str, **fields: Any) -> bool:
+    def finish(
+        self,
+        attempt: Attempt,
+        events: Sequence[NewEvent],
+        *,
+        status: str,
+        message: str,
+        **fields: Any,
+    ) -> bool:
         """Record the attempt's outcome (a final ``status``); False if it no longer owned
         the job (nothing was written)."""
         try:
-            self.write(attempt, events, status=status, message=message[:2000],
-                       finished_at=now(), claim=None, **fields)
+            self.write(
+                attempt,
+                events,
+                status=status,
+                message=message[:2000],
+                finished_at=now(),
+                claim=None,
+                **fields,
+            )
         except JobLostError:
             return False
         return True
-

@@ -43,8 +43,9 @@ def upgrade() -> None:
     op.create_index("ix_jobs_status_created", "jobs", ["status", "created_at"])
     op.create_table(
         "job_events",
-        sa.Column("job_id", sa.String(32), sa.ForeignKey("jobs.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column(
+            "job_id", sa.String(32), sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+        ),
         sa.Column("seq", sa.Integer, primary_key=True),
         sa.Column("kind", sa.String(10), nullable=False),
         sa.Column("data", sa.JSON, nullable=False),

@@ -1,0 +1,176 @@
+"""Status-poll throughput and latency of ``GET /api/train?jobId=`` on loopback, one
+uvicorn worker, while a job trains.
+
+Starts ``ssots serve --workers 1`` on a free loopback port in a temporary home, queues a
+long job and waits until it trains, then keeps ``--connections`` keep-alive connections
+polling its status for ``--seconds`` (a lean asyncio HTTP/1.1 client, so that the client
+costs the 2-core machine as little as possible). Target: at least 1,500 requests/s and
+p99 under 25 ms. The result is the last line printed.
+
+    python benchmarks/bench_api.py [--seconds 10] [--connections 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+TARGET_RPS = 1500
+TARGET_P99_MS = 25.0
+LONG_JOB = {"demoDays": 1095, "epochs": 100_000, "patience": 100_000}
+
+
+def main() -> None:
+    """Run the benchmark and print the figure on the last line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent connections")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as home:
+        port = _free_port()
+        server = _start_server(Path(home), port)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            job_id = _post(f"{base}/api/train", LONG_JOB)["jobId"]
+            _wait_training(base, job_id)
+            _run(_load(port, job_id, 1.0, args.connections))  # warm-up
+            latencies, elapsed = _run(_load(port, job_id, args.seconds, args.connections))
+            still = _get(f"{base}/api/train?jobId={job_id}")["status"]
+            _post(f"{base}/api/jobs/{job_id}/cancel", {})
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(30)
+    _report(latencies, elapsed, still, args.connections)
+
+
+def _report(latencies: list[float], elapsed: float, status: str, connections: int) -> None:
+    rps = len(latencies) / elapsed
+    cuts = statistics.quantiles(latencies, n=100)
+    p50, p90, p99 = cuts[49] * 1e3, cuts[89] * 1e3, cuts[98] * 1e3
+    verdict = "PASS" if rps >= TARGET_RPS and p99 < TARGET_P99_MS else "FAIL"
+    print(
+        f"requests: {len(latencies)} in {elapsed:.1f} s over {connections} connections; "
+        f"job status during the run: {status}"
+    )
+    print(
+        f"latency ms: p50 {p50:.2f}  p90 {p90:.2f}  p99 {p99:.2f}  max {max(latencies) * 1e3:.2f}"
+    )
+    print(
+        f"GET /api/train?jobId= while training: {rps:,.0f} req/s, p99 {p99:.1f} ms "
+        f"(target >= {TARGET_RPS:,} req/s, p99 < {TARGET_P99_MS:.0f} ms): {verdict}"
+    )
+
+
+def _run(load: Any) -> Any:
+    """Run the load on uvloop when it is installed: the client then costs the machine
+    less CPU, which the server under test shares."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(load)
+    return uvloop.run(load)
+
+
+async def _load(
+    port: int, job_id: str, seconds: float, connections: int
+) -> tuple[list[float], float]:
+    request = (f"GET /api/train?jobId={job_id} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").encode()
+    latencies: list[float] = []
+    start = time.perf_counter()
+    deadline = start + seconds
+    await asyncio.gather(
+        *(_connection(port, request, deadline, latencies) for _ in range(connections))
+    )
+    return latencies, time.perf_counter() - start
+
+
+async def _connection(port: int, request: bytes, deadline: float, out: list[float]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while (sent := time.perf_counter()) < deadline:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(f"unexpected answer: {head[:200]!r}")
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            out.append(time.perf_counter() - sent)
+    finally:
+        writer.close()
+
+
+def _start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "SSOTS_HOME": str(home)}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ssots",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-access-log",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            _get(f"http://127.0.0.1:{port}/api/health")
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("ssots serve did not start within 60 s")
+
+
+def _wait_training(base: str, job_id: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = _get(f"{base}/api/train?jobId={job_id}")
+        if status["status"] == "in_progress" and status["epoch"] > 0:
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"the job did not start training: {status}")
+
+
+def _get(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return json.load(answer)
+
+
+def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.load(answer)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""One loader from the OHLCV files users bring to SSO-TS's canonical market-data frame.
+
+The canonical frame (MODEL.md section 1) has a UTC ``DatetimeIndex`` named ``time``
+(nanosecond unit), strictly increasing, and float64 columns ``open high low close volume``
+with no NaN, high >= max(open, close), low <= min(open, close) and prices > 0.
+
+``load`` reads a CSV (any of ``,`` ``;`` tab ``|``, banner lines, BOM, CRLF, gzip) or a
+Parquet file; ``normalize_frame`` canonicalises an already-parsed frame. Both return a
+``LoadReport`` saying how the data were read and what was repaired, and raise ``DataError``
+with what to do when the data cannot be used. Everything is vectorised: no per-row loops.
+
+- ``read``: bytes to a raw table (gzip, Parquet, encoding, banners, delimiter).
+- ``columns``: canonical column names and matching a table's columns to them.
+- ``timestamps``: finding and parsing the time column.
+- ``numbers``: price and volume values, including numbers written as text.
+- ``repair``: the repairs applied to the parsed frame.
+- ``report``: ``LoadReport``.
+- here: ``load``, ``normalize_frame`` and the row-count checks (``MIN_ROWS``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+from ssots.data.loader.columns import COLUMNS, PRICE_COLUMNS, _index_as_column, _map_columns
+from ssots.data.loader.numbers import _numeric_column
+from ssots.data.loader.read import _parse_file, _read_bytes
+from ssots.data.loader.repair import _repair
+from ssots.data.loader.report import LoadReport, _count, _report
+from ssots.data.loader.timestamps import _find_time_column, _join_date_and_clock, _parse_times
+from ssots.errors import DataError, ParameterError
+from ssots.features import LONGEST_WINDOW
+from ssots.labels import DEFAULT_HORIZON
+
+__all__ = ["COLUMNS", "MIN_ROWS", "PRICE_COLUMNS", "LoadReport", "load", "normalize_frame"]
+
+MIN_ROWS = LONGEST_WINDOW + DEFAULT_HORIZON
+"""Fewest usable rows: the longest indicator window plus the label horizon."""
+
+
+def load(path: str | Path, *, min_rows: int = MIN_ROWS) -> tuple[pd.DataFrame, LoadReport]:
+    """Read a CSV or Parquet file of prices into the canonical OHLCV frame.
+
+    Parquet is read when the suffix is ``.parquet``/``.pq`` (or the bytes say so); anything
+    else is read as delimited text, gzip-compressed or not.
+
+    Args:
+        path: the file to read.
+        min_rows: fewest usable rows to accept (default MIN_ROWS = 55).
+
+    Returns:
+        The canonical frame and a LoadReport (with the file's sha256).
+
+    Raises:
+        DataError: the file is missing, unreadable or not usable market data.
+        ParameterError: ``min_rows`` is below 2.
+    """
+    _check_min_rows(min_rows)
+    path = Path(path)
+    data = _read_bytes(path)
+    raw, file_layout = _parse_file(data, path)
+    frame, report = normalize_frame(raw, source=str(path), min_rows=min_rows)
+    digest = hashlib.sha256(data).hexdigest()
+    return frame, replace(report, sha256=digest, layout={**file_layout, **report.layout})
+
+
+def normalize_frame(
+    raw: pd.DataFrame, *, source: str, min_rows: int = MIN_ROWS
+) -> tuple[pd.DataFrame, LoadReport]:
+    """Turn an already-parsed price table into the canonical OHLCV frame.
+
+    Finds the time and price columns by name, parses times (unix seconds/ms per row, or
+    text dates in a detected format), cleans numbers ("28,420.3", "57.32K", "1.2E+11",
+    "-", "null"), then sorts, de-duplicates and drops unusable rows, recording each repair.
+
+    Args:
+        raw: the table as read, columns named as in the source (a DatetimeIndex is used
+            as the time column).
+        source: name of the data for messages and the report, e.g. a path or URL.
+        min_rows: fewest usable rows to accept (default MIN_ROWS = 55).
+
+    Returns:
+        The canonical frame and a LoadReport (``sha256`` is None).
+
+    Raises:
+        DataError: no time or close column, non-numeric prices, unparseable times, or
+            fewer than ``min_rows`` usable rows.
+        ParameterError: ``min_rows`` is below 2.
+    """
+    _check_min_rows(min_rows)
+    table = _index_as_column(raw)
+    if table.empty:
+        raise DataError(f"{source} has no data rows; pass a table with at least {min_rows} rows")
+    columns = _map_columns(table, source)
+    time_column = _find_time_column(table, columns, source)
+    table, time_column = _join_date_and_clock(table, time_column)
+    times, time_format = _parse_times(table[time_column], time_column, source)
+    values = {
+        name: _numeric_column(table[orig], orig, name, source) for name, orig in columns.items()
+    }
+    frame = pd.DataFrame(values, index=times)
+    frame, repairs = _repair(frame, time_column)
+    _check_enough(frame, len(table), repairs, source, min_rows)
+    layout = {"time_column": time_column, "time_format": time_format, "columns": columns}
+    return frame, _report(frame, source, layout, len(table), repairs)
+
+
+def _check_min_rows(min_rows: int) -> None:
+    if isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 2:
+        raise ParameterError(f"`min_rows` must be a whole number >= 2, got {min_rows!r}")
+
+
+def _check_enough(
+    frame: pd.DataFrame, rows_read: int, repairs: list[str], source: str, min_rows: int
+) -> None:
+    if len(frame) >= min_rows:
+        return
+    why = (
+        f" (the {LONGEST_WINDOW}-bar indicator window plus the {DEFAULT_HORIZON}-bar label horizon)"
+        if min_rows == MIN_ROWS
+        else ""
+    )
+    dropped = f" of {rows_read:,} read ({'; '.join(repairs)})" if repairs else ""
+    raise DataError(
+        f"{source} has {_count(len(frame), 'usable row')}{dropped}; SSO-TS needs at least "
+        f"{min_rows}{why}; pass a longer price history"
+    )

@@ -1,0 +1,219 @@
+"""A job's attempt inside a worker process: ``pipeline.run`` (the function the CLI calls)
+with an event sink that writes progress to the database in batches, honours cancellation,
+and records the outcome and the weights file under ``$SSOTS_HOME/runs/<job id>``."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import select
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from ssots.artifacts import weights_document, write_json
+from ssots.config import Settings
+from ssots.errors import SsotsError
+from ssots.jobs.redact import redact
+from ssots.pipeline import Event, RunSpec, run
+from ssots.store import open_database
+from ssots.store.jobs import (
+    CANCELLED,
+    FAILED,
+    SUCCEEDED,
+    Attempt,
+    JobLostError,
+    JobStore,
+    NewEvent,
+)
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL = 0.1
+"""Seconds between a job's database writes: at most about 10 writes a second however fast
+epochs are; the epochs in between are written together."""
+
+SUMMARY_KEYS = ("metrics", "baselines", "dimensions", "parameters")
+"""The parts of the weights document a status poll shows."""
+
+WORKER_NICENESS = 5
+"""Training yields the CPU to the API process, which keeps answering under load."""
+
+
+class JobCancelledError(Exception):
+    """Raised from the event sink to stop a run whose cancellation was requested."""
+
+
+class EventSink:
+    """Receives ``pipeline.Event``s and writes them with the job's progress, at most once
+    per ``interval`` seconds; checks for a cancel request at each write.
+
+    Args:
+        store: where the job lives.
+        attempt: the attempt whose writes are fenced by its claim.
+        interval: least seconds between writes.
+        clock: monotonic seconds (tests pass a fake).
+    """
+
+    def __init__(
+        self,
+        store: JobStore,
+        attempt: Attempt,
+        *,
+        interval: float = FLUSH_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.attempt = attempt
+        self.interval = interval
+        self.clock = clock
+        self.pending: list[NewEvent] = []
+        self.progress: dict[str, Any] = {"last_seq": attempt.last_seq}
+        self._last_write = -math.inf
+
+    def __call__(self, event: Event) -> None:
+        """Buffer ``event``; write the buffer when ``interval`` has passed.
+
+        Raises:
+            JobCancelledError: cancellation was requested.
+            JobLostError: the job is no longer this attempt's.
+        """
+        data = {key: _json_number(value) for key, value in event.data.items()}
+        seq = self.progress["last_seq"] + 1
+        self.pending.append(NewEvent(seq=seq, kind=event.kind, data=data))
+        self.progress["last_seq"] = seq
+        if event.kind == "stage":
+            self.progress.update(stage=data["stage"], message=data["stage"])
+        else:
+            self.progress.update(
+                epoch=data["epoch"],
+                epochs=data["epochs"],
+                train_loss=data["train_loss"],
+                val_loss=data["val_loss"],
+                message=f"training: epoch {data['epoch']} of {data['epochs']}",
+            )
+        if self.clock() - self._last_write >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is buffered now.
+
+        Raises:
+            JobCancelledError: cancellation was requested.
+            JobLostError: the job is no longer this attempt's.
+        """
+        cancel_requested = self.store.write(self.attempt, self.pending, **self.progress)
+        self.pending = []
+        self._last_write = self.clock()
+        if cancel_requested is not None:
+            raise JobCancelledError(self.attempt.job_id)
+
+
+def run_attempt(attempt: Attempt, settings: Settings, server_pid: int) -> None:
+    """Entry point of a worker process: run the job, record how it ended, exit.
+
+    Args:
+        attempt: the claimed job.
+        settings: the server's settings (the worker opens its own database engine).
+        server_pid: the serving process; the worker exits when it is gone.
+    """
+    _exit_with(server_pid)
+    os.nice(WORKER_NICENESS)
+    # The pipeline resolves registered datasets from the environment's settings.
+    os.environ["SSOTS_HOME"] = str(settings.home)
+    os.environ["SSOTS_DATABASE_URL"] = settings.database_url
+    database = open_database(settings, migrate=False)
+    try:
+        execute(attempt, JobStore(database), settings)
+    finally:
+        database.engine.dispose()
+
+
+def execute(attempt: Attempt, store: JobStore, settings: Settings) -> str | None:
+    """Run ``attempt`` to its end and record the outcome.
+
+    Returns:
+        The final status written, or None when the job was no longer this attempt's.
+    """
+    sink = EventSink(store, attempt)
+    try:
+        spec = RunSpec.build(**attempt.spec)
+        result = run(spec, sink)
+        document = weights_document(result)
+        path = write_json(settings.runs_dir / attempt.job_id / "weights.json", document)
+    except JobLostError:
+        return None
+    except JobCancelledError:
+        return _finish(store, sink, CANCELLED, "cancelled by request")
+    except SsotsError as exc:
+        return _finish(store, sink, FAILED, redact(str(exc)))
+    except Exception as exc:
+        log.error("job %s crashed:\n%s", attempt.job_id, redact(traceback.format_exc()))
+        return _finish(store, sink, FAILED, redact(f"internal error: {type(exc).__name__}: {exc}"))
+    stopped = " (early stopping)" if result.stopped_early else ""
+    message = f"finished: best epoch {result.best_epoch} of {len(result.history)}{stopped}"
+    return _finish(
+        store,
+        sink,
+        SUCCEEDED,
+        message,
+        **_job_results(document),
+        weights_path=str(path.relative_to(settings.home)),
+    )
+
+
+def _job_results(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The job row's ``result`` (the weights document without its loss history and
+    without the server's file path of the data) and ``summary`` (what a status poll
+    shows)."""
+    result = {key: value for key, value in document.items() if key != "history"}
+    result["data"] = {key: value for key, value in result["data"].items() if key != "path"}
+    summary = {key: document[key] for key in SUMMARY_KEYS}
+    return {"result": result, "summary": summary}
+
+
+def _finish(
+    store: JobStore, sink: EventSink, status: str, message: str, **fields: Any
+) -> str | None:
+    progress = {key: value for key, value in sink.progress.items() if key != "message"}
+    landed = store.finish(
+        sink.attempt, sink.pending, status=status, message=message, **progress, **fields
+    )
+    return status if landed else None
+
+
+def _json_number(value: Any) -> Any:
+    """NaN and infinities are not JSON: they become None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _exit_with(server_pid: int) -> None:
+    """Exit this worker as soon as the server process ``server_pid`` is gone, so that a
+    killed server leaves no worker training on (and writing) behind it."""
+
+    def watch() -> None:
+        try:
+            handle = os.pidfd_open(server_pid)  # Linux: readable once the process exits
+        except (AttributeError, OSError):
+            while _alive(server_pid):
+                time.sleep(0.5)
+        else:
+            select.select([handle], [], [])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ssots-server-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,214 @@
+"""``/api/datasets``: the demo, the Kaggle catalog and registered datasets; CSV/Parquet
+uploads validated by the loader and stored content-addressed under a generated name."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import shutil
+import tempfile
+import zlib
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, File, Form, HTTPException, Query, Response, UploadFile
+from fastapi import Path as PathParam
+
+from ssots.data.catalog import CATALOG, CatalogEntry
+from ssots.data.datasets import DEMO, DatasetRecord, open_dataset
+from ssots.data.loader import load
+from ssots.errors import DataError
+from ssots.web.deps import Services, ServicesDep
+from ssots.web.errors import error_responses
+from ssots.web.limits import too_large
+from ssots.web.schemas import DatasetDetail, DatasetList, UploadResult
+
+router = APIRouter(tags=["datasets"])
+
+DatasetId = Annotated[
+    str, PathParam(pattern=r"^(demo|[0-9a-f]{12})$", description="`demo` or 12 hex digits")
+]
+
+DEMO_NAME = "bitcoin-demo"
+UPLOAD_SUFFIXES = (".csv", ".txt", ".tsv", ".parquet", ".pq", ".gz")
+"""File types an upload keeps (anything else is read as CSV text)."""
+_NAME_UNSAFE = re.compile(r"[^\w .()-]+")
+_CHUNK = 1 << 20
+
+
+@router.get(
+    "/datasets",
+    response_model=DatasetList,
+    responses=error_responses(401),
+    summary="Datasets to train on: demo, Kaggle catalog, registered and uploaded",
+)
+def list_datasets(services: ServicesDep) -> dict[str, Any]:
+    """The demo, the curated Kaggle catalog, then registered datasets newest first. Each
+    item's ``train_request`` is what to put in a ``POST /api/train`` body to use it."""
+    return {
+        "datasets": [
+            _demo_item(),
+            *(_catalog_item(entry) for entry in CATALOG),
+            *(_record_item(record) for record in services.datasets.list()),
+        ]
+    }
+
+
+@router.post(
+    "/datasets",
+    status_code=201,
+    response_model=UploadResult,
+    responses=error_responses(400, 401, 413, 422),
+    summary="Upload a CSV or Parquet file",
+)
+def upload_dataset(
+    services: ServicesDep,
+    file: Annotated[UploadFile, File(description="CSV (optionally gzip) or Parquet of OHLCV")],
+    name: Annotated[str | None, Form(max_length=200, description="display name")] = None,
+) -> dict[str, Any]:
+    """Validate the file with the loader and register it (201) with the loader's report
+    of what it detected and repaired. Unusable files answer 4xx with the loader's
+    message; the same content uploaded again returns the existing dataset."""
+    label = _display_name(name or Path(file.filename or "").stem or "upload")
+    suffix = Path(file.filename or "").suffix.lower()
+    scratch = services.settings.home / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch) as folder:
+        path = Path(folder) / f"upload{suffix if suffix in UPLOAD_SUFFIXES else '.csv'}"
+        with path.open("wb") as out:
+            shutil.copyfileobj(file.file, out, _CHUNK)
+        try:
+            _check_expanded_size(path, services.settings.max_upload_bytes)
+            record = services.datasets.register(path, name=label, source="upload")
+        except DataError as exc:  # name the client's file, not the server's scratch copy
+            raise DataError(str(exc).replace(str(path), repr(file.filename or "upload"))) from None
+    return {**_record_item(record), "report": record.report}
+
+
+@router.get(
+    "/datasets/{dataset_id}",
+    response_model=DatasetDetail,
+    responses=error_responses(401, 404, 422),
+    summary="A dataset's summary and first rows",
+)
+def get_dataset(
+    services: ServicesDep,
+    dataset_id: DatasetId,
+    rows: Annotated[int, Query(ge=1, le=500, description="rows of preview")] = 20,
+) -> dict[str, Any]:
+    """The dataset's summary, the loader's report and its first ``rows`` canonical rows."""
+    if dataset_id == DEMO:
+        dataset = open_dataset(DEMO)
+        return {
+            **_demo_item(),
+            **dataset.describe(),
+            "id": DEMO,
+            "name": DEMO_NAME,
+            "report": None,
+            "preview": _preview(dataset.frame, rows),
+        }
+    record = _record(services, dataset_id)
+    frame, _ = load(record.path)
+    return {**_record_item(record), "report": record.report, "preview": _preview(frame, rows)}
+
+
+@router.delete(
+    "/datasets/{dataset_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(401, 404, 409, 422),
+    summary="Delete a registered dataset",
+)
+def delete_dataset(services: ServicesDep, dataset_id: DatasetId) -> Response:
+    """Remove the dataset and its file (unless another entry shares it); 409 while
+    queued or running jobs use it."""
+    if dataset_id == DEMO:
+        raise HTTPException(409, "the demo is built in and cannot be deleted")
+    _record(services, dataset_id)
+    users = services.jobs.active_for_dataset(dataset_id)
+    if users:
+        raise HTTPException(
+            409,
+            f"{users} queued or running job(s) use dataset {dataset_id}; "
+            "cancel them or wait for them to finish",
+        )
+    services.datasets.delete(dataset_id)
+    return Response(status_code=204)
+
+
+def _record(services: Services, dataset_id: str) -> DatasetRecord:
+    try:
+        return services.datasets.get(dataset_id)
+    except DataError as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+def _demo_item() -> dict[str, Any]:
+    return {
+        "id": DEMO,
+        "name": DEMO_NAME,
+        "source": "demo",
+        "registered": False,
+        "trainable": True,
+        "train_request": {"datasetSource": "demo", "dataset": DEMO_NAME},
+        "description": "Synthetic daily bars (regime-switching GBM), reproducible from the "
+        "seed; demoDays sets its length",
+    }
+
+
+def _catalog_item(entry: CatalogEntry) -> dict[str, Any]:
+    trainable = entry.kind == "ohlcv"
+    return {
+        "id": f"kaggle:{entry.handle}",
+        "name": entry.title,
+        "source": "kaggle",
+        "registered": False,
+        "trainable": trainable,
+        "handle": entry.handle,
+        "train_request": (
+            {"datasetSource": "kaggle", "kaggleDataset": entry.handle} if trainable else None
+        ),
+        "description": f"{entry.description} Files: {entry.files}",
+    }
+
+
+def _record_item(record: DatasetRecord) -> dict[str, Any]:
+    return {
+        **record.to_dict(),
+        "registered": True,
+        "trainable": True,
+        "train_request": {"datasetSource": "local", "dataset": record.id},
+    }
+
+
+def _preview(frame: pd.DataFrame, rows: int) -> dict[str, Any]:
+    head = frame.head(rows)
+    return {
+        "columns": ["time", *head.columns],
+        "rows": [
+            [time.isoformat(), *values]
+            for time, values in zip(head.index, head.to_numpy().tolist(), strict=True)
+        ],
+    }
+
+
+def _display_name(text: str) -> str:
+    return _NAME_UNSAFE.sub("_", text).strip()[:200] or "upload"
+
+
+def _check_expanded_size(path: Path, limit: int) -> None:
+    """Refuse a gzip file that would expand past ``limit`` bytes (a zip bomb), reading
+    it in chunks without holding it in memory."""
+    with path.open("rb") as raw:
+        if raw.read(2) != b"\x1f\x8b":
+            return
+    expanded = 0
+    try:
+        with gzip.open(path, "rb") as stream:
+            while chunk := stream.read(_CHUNK):
+                expanded += len(chunk)
+                if expanded > limit:
+                    raise HTTPException(413, f"decompressed, {too_large(limit)}")
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"the upload is a damaged gzip file ({exc}); compress it again") from None

@@ -1,0 +1,200 @@
+"""``/api/jobs``: list, inspect and cancel jobs; follow one live over Server-Sent Events;
+its downsampled loss history; its weights file."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Header, HTTPException, Path, Query
+from fastapi.responses import FileResponse, StreamingResponse
+
+from ssots.store.jobs import CANCELLED, FINAL, JobStore
+from ssots.web.deps import ServicesDep
+from ssots.web.errors import error_responses
+from ssots.web.schemas import JobDetail, JobHistory, JobList, JobStatus
+from ssots.web.views import job_detail, job_summary
+
+router = APIRouter(tags=["jobs"])
+
+JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="16 hex digits")]
+
+SSE_POLL_SECONDS = 0.25
+"""How often an event stream looks for new events."""
+SSE_KEEPALIVE_SECONDS = 15.0
+"""A comment line this often keeps proxies from closing a quiet stream."""
+SSE_PAGE = 500
+
+
+@router.get(
+    "/jobs",
+    response_model=JobList,
+    responses=error_responses(401, 422),
+    summary="Jobs, newest first",
+)
+def list_jobs(
+    services: ServicesDep,
+    status: Annotated[JobStatus | None, Query(description="only jobs with this status")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> dict[str, Any]:
+    """One page of jobs, optionally filtered by status."""
+    rows, total = services.jobs.list(status=status, limit=limit, offset=offset)
+    return {
+        "jobs": [job_summary(row) for row in rows],
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@router.get(
+    "/jobs/{job_id}",
+    response_model=JobDetail,
+    responses=error_responses(401, 404, 422),
+    summary="One job with its settings and results",
+)
+def get_job(services: ServicesDep, job_id: JobId) -> dict[str, Any]:
+    """The job, its request and run settings, and once it succeeded its results."""
+    return job_detail(services.jobs.get(job_id))
+
+
+@router.post(
+    "/jobs/{job_id}/cancel",
+    status_code=202,
+    response_model=JobDetail,
+    responses=error_responses(401, 404, 409, 422),
+    summary="Cancel a queued or running job",
+)
+def cancel_job(services: ServicesDep, job_id: JobId) -> dict[str, Any]:
+    """A queued job is cancelled at once; a running one stops within about a second (it
+    is ``running`` with ``cancel_requested`` until then). Cancelling a cancelled job is a
+    no-op; a job that already succeeded or failed answers 409."""
+    row = services.jobs.request_cancel(job_id)
+    if row.status in FINAL and row.status != CANCELLED:
+        raise HTTPException(409, f"job {job_id} already {row.status}; nothing to cancel")
+    services.jobs_changed()
+    return job_detail(row)
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "epoch and stage events, then one `done` event",
+        },
+        **error_responses(401, 404, 422),
+    },
+    summary="Live progress as Server-Sent Events (resumable with Last-Event-ID)",
+)
+def job_events(
+    services: ServicesDep,
+    job_id: JobId,
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+) -> StreamingResponse:
+    """Every event after ``Last-Event-ID`` (``id`` = the event's number): ``stage`` and
+    ``epoch`` events as they are written, then one ``done`` event with the final job,
+    after which the stream ends."""
+    services.jobs.get(job_id)
+    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    return StreamingResponse(
+        _event_stream(services.jobs, job_id, after),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get(
+    "/jobs/{job_id}/history",
+    response_model=JobHistory,
+    responses=error_responses(401, 404, 422),
+    summary="Loss history for charts, downsampled",
+)
+def job_history(
+    services: ServicesDep,
+    job_id: JobId,
+    max_points: Annotated[int, Query(ge=2, le=10_000)] = 500,
+) -> dict[str, Any]:
+    """Train and validation loss per epoch, at most ``max_points`` evenly spaced points
+    (the first and last epochs always among them)."""
+    services.jobs.get(job_id)
+    history = services.jobs.epoch_history(job_id)
+    return {
+        "job_id": job_id,
+        "total_points": len(history),
+        "points": [
+            {key: point[key] for key in ("epoch", "train_loss", "val_loss")}
+            for point in downsample(history, max_points)
+        ],
+    }
+
+
+@router.get(
+    "/jobs/{job_id}/weights",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "content": {"application/json": {}},
+            "description": "the weights file (ssots.weights/1)",
+        },
+        **error_responses(401, 404, 409, 422),
+    },
+    summary="The weights file of a succeeded job",
+)
+def job_weights(services: ServicesDep, job_id: JobId) -> FileResponse:
+    """The job's weights file, as ``ssots train`` writes it; 409 until the job succeeded."""
+    row = services.jobs.get(job_id)
+    if row.weights_path is None:
+        raise HTTPException(409, f"job {job_id} is {row.status}: it has no weights file")
+    runs = services.settings.runs_dir.resolve()
+    path = (services.settings.home / row.weights_path).resolve()
+    if not path.is_relative_to(runs) or not path.is_file():
+        raise HTTPException(404, f"the weights file of job {job_id} is missing")
+    return FileResponse(
+        path, media_type="application/json", filename=f"ssots-weights-{job_id}.json"
+    )
+
+
+def downsample(points: list[Any], max_points: int) -> list[Any]:
+    """At most ``max_points`` of ``points``, evenly spaced, first and last included."""
+    if len(points) <= max_points:
+        return points
+    last = len(points) - 1
+    picks = sorted({round(i * last / (max_points - 1)) for i in range(max_points)})
+    return [points[i] for i in picks]
+
+
+async def _event_stream(store: JobStore, job_id: str, after: int) -> AsyncIterator[str]:
+    """SSE frames: the events after ``after``, then ``done`` once the job is final.
+
+    The job's status is read before its events, so every event written before it became
+    final is sent before ``done``.
+    """
+    quiet_since = time.monotonic()
+    while True:
+        status = (await anyio.to_thread.run_sync(store.status, job_id)).status
+        events = await anyio.to_thread.run_sync(store.events_after, job_id, after, SSE_PAGE)
+        for event in events:
+            after = event.seq
+            yield _frame(event.kind, event.data, event.seq)
+        if len(events) == SSE_PAGE:
+            continue
+        if status in FINAL:
+            yield _frame("done", job_summary(await anyio.to_thread.run_sync(store.get, job_id)))
+            return
+        if events:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > SSE_KEEPALIVE_SECONDS:
+            quiet_since = time.monotonic()
+            yield ": keep-alive\n\n"
+        await anyio.sleep(SSE_POLL_SECONDS)
+
+
+def _frame(kind: str, data: dict[str, Any], seq: int | None = None) -> str:
+    head = "" if seq is None else f"id: {seq}\n"
+    return f"{head}event: {kind}\ndata: {json.dumps(data, allow_nan=False)}\n\n"

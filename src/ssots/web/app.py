@@ -1,0 +1,104 @@
+"""The FastAPI app: REST API under ``/api`` (OpenAPI at ``/openapi.json``, docs at
+``/docs``) and the job manager running beside it for the app's lifetime.
+
+The dashboard's pages (``web/pages.py`` with ``web/templates`` and ``web/static``) are
+added to this same app by ``create_app``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from fastapi import FastAPI
+
+from ssots import __version__
+from ssots.config import Settings
+from ssots.data.datasets import DatasetRegistry
+from ssots.jobs import JobManager, LocalExecutor
+from ssots.store import open_database
+from ssots.store.jobs import JobStore
+from ssots.web.api import install_api
+from ssots.web.deps import Services
+from ssots.web.errors import install_error_handlers
+from ssots.web.pages import install_pages
+
+DESCRIPTION = """Train interpretable Q-score models on crypto price history.
+
+`POST /api/train` queues a training job (the earlier dashboard's body works unchanged);
+`GET /api/train?jobId=` reports its progress and results. `/api/jobs` lists, follows (SSE)
+and cancels jobs; `/api/datasets` lists, uploads and deletes datasets. With
+`SSOTS_API_TOKEN` set, every route but `/api/health` needs `Authorization: Bearer <token>`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, workers: int | None = None) -> FastAPI:
+    """Build the app: open (and migrate) the database, wire the routers, and run a job
+    manager with ``workers`` local worker processes while the app is up.
+
+    Args:
+        settings: where state lives and the service's limits (default: environment).
+        workers: most jobs training at once (default: the number of cores); 0 serves the
+            API only (another process runs the jobs).
+    """
+    settings = settings or Settings.from_env()
+    database = open_database(settings)
+    store = JobStore(database)
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    manager = None
+    if workers > 0:
+        manager = JobManager(
+            store,
+            LocalExecutor(settings, workers),
+            requeue_interrupted=settings.requeue_interrupted,
+        )
+    services = Services(
+        settings=settings,
+        database=database,
+        jobs=store,
+        datasets=DatasetRegistry(settings, database),
+        manager=manager,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if manager is not None:
+            await anyio.to_thread.run_sync(manager.start)
+        try:
+            yield
+        finally:
+            if manager is not None:
+                await anyio.to_thread.run_sync(manager.stop)
+            database.engine.dispose()
+
+    app = FastAPI(title="SSO-TS", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app.state.services = services
+    install_error_handlers(app)
+    install_api(app, settings)
+    install_pages(app)
+    if settings.api_token:
+        _document_bearer_auth(app)
+    return app
+
+
+def _document_bearer_auth(app: FastAPI) -> None:
+    """State in the OpenAPI schema that /api routes (not /api/health) need the token."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer"}
+            }
+            for path, operations in schema["paths"].items():
+                if path.startswith("/api/") and path != "/api/health":
+                    for operation in operations.values():
+                        operation["security"] = [{"bearer": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

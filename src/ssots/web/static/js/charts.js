@@ -1,0 +1,133 @@
+// Plotly.js charts in the dashboard's dark theme. Plotly is loaded as a classic script
+// (window.Plotly) from the plotly package's own bundle before these modules run.
+
+const { Plotly } = window;
+
+export const COLORS = {
+  train: "#58a6ff",
+  validation: "#f0883e",
+  strategy: "#58a6ff",
+  q_filtered: "#3fb950",
+  buy_and_hold: "#d2a8ff",
+  up: "#3fb950",
+  down: "#f85149",
+  volume: "#6e7681",
+};
+const GRID = "#262f3b";
+const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+
+function axis(extra = {}) {
+  return { gridcolor: GRID, zerolinecolor: "#3a4452", linecolor: "#3a4452", automargin: true, ...extra };
+}
+
+function layout(extra = {}) {
+  return {
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    font: { color: "#c9d1d9", family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12 },
+    margin: { l: 56, r: 16, t: 36, b: 40 },
+    legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
+    hoverlabel: { bgcolor: "#161b22", bordercolor: "#3a4452", font: { color: "#e6edf3" } },
+    xaxis: axis(),
+    yaxis: axis(),
+    ...extra,
+  };
+}
+
+function line(name, color, x = [], y = []) {
+  return { type: "scatter", mode: "lines", name, x, y, line: { color, width: 2 } };
+}
+
+/** Train and validation loss per epoch; grows point by point without redrawing. */
+export class LossChart {
+  constructor(element) {
+    this.element = element;
+    this.lastEpoch = 0;
+    this.size = 0;
+    this.layout = layout({
+      hovermode: "x unified",
+      xaxis: axis({ title: { text: "epoch" }, rangemode: "tozero" }),
+      yaxis: axis({ title: { text: "loss (MSE)" } }),
+    });
+    this.queue = Plotly.newPlot(element, this.#traces([]), this.layout, CONFIG);
+  }
+
+  #traces(points) {
+    const epochs = points.map((p) => p.epoch);
+    return [
+      line("train", COLORS.train, epochs, points.map((p) => p.train_loss)),
+      line("validation", COLORS.validation, epochs, points.map((p) => p.val_loss)),
+    ];
+  }
+
+  /** Replace every point (the server's downsampled history). */
+  set(points) {
+    this.lastEpoch = points.length ? points[points.length - 1].epoch : 0;
+    this.size = points.length;
+    this.queue = this.queue.then(() =>
+      Plotly.react(this.element, this.#traces(points), this.layout, CONFIG));
+    return this.queue;
+  }
+
+  /** Add the points after the last epoch shown (older ones are ignored). */
+  extend(points) {
+    const fresh = points.filter((p) => p.epoch > this.lastEpoch);
+    if (!fresh.length) return this.queue;
+    this.lastEpoch = fresh[fresh.length - 1].epoch;
+    this.size += fresh.length;
+    const epochs = fresh.map((p) => p.epoch);
+    const update = { x: [epochs, epochs], y: [fresh.map((p) => p.train_loss), fresh.map((p) => p.val_loss)] };
+    this.queue = this.queue.then(() => Plotly.extendTraces(this.element, update, [0, 1]));
+    return this.queue;
+  }
+}
+
+const WEIGHT_GROUPS = [
+  { name: "dimension weights", color: "#58a6ff", match: (key) => key.startsWith("w_") },
+  { name: "interaction", color: "#f0883e", match: (key) => key === "alpha" || key === "beta" },
+  { name: "emergence", color: "#d2a8ff", match: (key) => ["gamma", "delta_min", "delta_max"].includes(key) },
+];
+
+/** The 13 learned parameters as bars grouped into dimension weights, interaction, emergence. */
+export function weightsChart(element, parameters) {
+  const traces = WEIGHT_GROUPS.map(({ name, color, match }) => {
+    const keys = Object.keys(parameters).filter(match);
+    return {
+      type: "bar", name, x: keys.map((key) => key.replace(/^w_/, "")), y: keys.map((key) => parameters[key]),
+      marker: { color }, hovertemplate: "%{x}: %{y:.4f}<extra>%{fullData.name}</extra>",
+    };
+  });
+  return Plotly.react(element, traces, layout({
+    barmode: "relative", xaxis: axis({ tickangle: -35 }), yaxis: axis({ title: { text: "value" } }),
+  }), CONFIG);
+}
+
+const BOOK_NAMES = { strategy: "strategy", q_filtered: "Q-filtered", buy_and_hold: "buy and hold" };
+
+/** Equity curves of the three books of a backtest. */
+export function equityChart(element, equity) {
+  const traces = Object.entries(BOOK_NAMES).map(([key, name]) =>
+    line(name, COLORS[key], equity.times, equity[key]));
+  return Plotly.react(element, traces, layout({
+    hovermode: "x unified", yaxis: axis({ title: { text: "equity (start = 1)" } }),
+  }), CONFIG);
+}
+
+/** Candlesticks with volume bars below them; `rows` are [time, open, high, low, close, volume]. */
+export function candleChart(element, rows) {
+  const column = (index) => rows.map((row) => row[index]);
+  const times = column(0);
+  const candles = {
+    type: "candlestick", name: "price", x: times, open: column(1), high: column(2), low: column(3),
+    close: column(4), increasing: { line: { color: COLORS.up } }, decreasing: { line: { color: COLORS.down } },
+  };
+  const volume = {
+    type: "bar", name: "volume", x: times, y: column(5), yaxis: "y2", marker: { color: COLORS.volume },
+  };
+  return Plotly.react(element, [candles, volume], layout({
+    showlegend: false,
+    xaxis: axis({ rangeslider: { visible: false } }),
+    yaxis: axis({ domain: [0.3, 1], title: { text: "price" } }),
+    yaxis2: axis({ domain: [0, 0.22], title: { text: "volume" } }),
+  }), CONFIG);
+}

@@ -1,0 +1,39 @@
+// A table of jobs (the overview, the training history and /jobs): each row links to its
+// job page; R² is filled in for jobs that succeeded.
+
+import { api } from "./api.js";
+import { badge, dateTime, duration, h, number } from "./format.js";
+
+/** Display names of datasets by id, from GET /api/datasets. */
+export function datasetNames(datasets) {
+  return Object.fromEntries(datasets.map((item) => [item.id, item.name]));
+}
+
+function row(job, names, strategies) {
+  const r2 = h("td", { className: "num" }, job.status === "succeeded" ? "…" : "–");
+  if (job.status === "succeeded") {
+    api(`/api/train?jobId=${job.id}`).then((status) => { r2.textContent = number(status.metrics?.r2); });
+  }
+  return h("tr", { "data-job-id": job.id },
+    h("td", {}, h("a", { href: `/jobs/${job.id}`, className: "mono" }, job.id)),
+    h("td", {}, badge(job.status)),
+    h("td", { className: "nowrap" }, names[job.dataset] ?? job.dataset),
+    h("td", {}, strategies[job.strategy] ?? job.strategy ?? "–"),
+    h("td", { className: "num" }, `${job.epoch} / ${job.epochs}`),
+    r2,
+    h("td", { className: "nowrap" }, dateTime(job.created_at)),
+    h("td", { className: "num" }, duration(job.elapsed_seconds)));
+}
+
+/**
+ * Fill `tbody` (marked data-jobs) with `jobs`.
+ * @param {HTMLElement} tbody
+ * @param {object[]} jobs job summaries from GET /api/jobs
+ * @param {Record<string, string>} names dataset names by id
+ */
+export function showJobs(tbody, jobs, names = {}) {
+  const strategies = JSON.parse(tbody.dataset.strategies);
+  tbody.replaceChildren(...(jobs.length
+    ? jobs.map((job) => row(job, names, strategies))
+    : [h("tr", {}, h("td", { colSpan: 8, className: "muted" }, "No jobs yet."))]));
+}
