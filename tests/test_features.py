@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import talib
 
 from conftest import REAL_FILES
 from ssots import features
@@ -27,6 +26,7 @@ from ssots.features import (
     compute_indicators,
     dimensions,
 )
+from talib_reference import talib_indicators
 
 VALUE_RTOL = 1e-8
 """MODEL.md section 2: agreement with TA-Lib after warm-up."""
@@ -63,30 +63,6 @@ def load_real(name: str) -> pd.DataFrame:
 def real_frame(request: pytest.FixtureRequest) -> pd.DataFrame:
     """Each real file (kaggle, binance, yahoo, cryptodatadownload, bitstamp, ...) loaded."""
     return load_real(request.param)
-
-
-def talib_indicators(close: np.ndarray) -> dict[str, np.ndarray]:
-    """The reference values of every indicator column."""
-    log_returns = np.empty_like(close)
-    log_returns[:1] = np.nan
-    log_returns[1:] = np.log(close[1:] / close[:-1])
-    macd, signal, histogram = talib.MACD(close, 12, 26, 9)
-    upper, middle, lower = talib.BBANDS(close, 20, 2.0, 2.0, 0)
-    return {
-        "sma20": talib.SMA(close, 20),
-        "sma50": talib.SMA(close, 50),
-        "ema12": talib.EMA(close, 12),
-        "ema26": talib.EMA(close, 26),
-        "rsi14": talib.RSI(close, 14),
-        "macd": macd,
-        "macd_signal": signal,
-        "macd_hist": histogram,
-        "bb_upper": upper,
-        "bb_middle": middle,
-        "bb_lower": lower,
-        "volatility20": talib.STDDEV(log_returns, 20, 1.0),
-        "momentum5": talib.ROCR(close, 5) - 1.0,
-    }
 
 
 def assert_matches_talib(indicators: pd.DataFrame, close: np.ndarray) -> None:
