@@ -195,7 +195,13 @@ def test_dataset_lifecycle(client: TestClient, home: Path) -> None:
     detail = client.get(f"/api/datasets/{first['id']}", params={"rows": 3}).json()
     assert detail["preview"]["columns"] == ["time", "open", "high", "low", "close", "volume"]
     assert len(detail["preview"]["rows"]) == 3
+    assert detail["tail"]["rows"][-1][0] > detail["preview"]["rows"][-1][0]
+    wide = client.get(f"/api/datasets/{first['id']}", params={"candles": 100}).json()
+    assert wide["candles"]["bars_per_candle"] == 3
+    assert len(wide["candles"]["rows"]) == 100
+    assert wide["candles"]["rows"][0][2] == max(row[2] for row in wide["preview"]["rows"][:3])
     assert detail["report"]["rows"] == 300
+    assert detail["report"]["source"] == "My BTC"  # not the server's scratch path
     demo_detail = client.get("/api/datasets/demo", params={"rows": 2}).json()
     assert demo_detail["rows"] == 1095
     assert len(demo_detail["preview"]["rows"]) == 2

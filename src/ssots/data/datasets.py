@@ -225,7 +225,7 @@ class DatasetRegistry:
             start=frame.index[0].to_pydatetime(),
             end=frame.index[-1].to_pydatetime(),
             spacing=report.spacing_label,
-            report=report.to_dict(),
+            report={**report.to_dict(), "source": name},  # never a scratch or cache path
             added_at=datetime.now(UTC),
         )
         try:

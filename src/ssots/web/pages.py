@@ -109,7 +109,6 @@ def training(request: Request) -> HTMLResponse:
         "training.html",
         "/training",
         "Model Training",
-        strategies=STRATEGIES,
         label_modes=LABEL_MODES,
         fields=FORM_FIELDS,
         split_default=DEFAULT_SPLIT,

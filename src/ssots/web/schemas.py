@@ -180,6 +180,10 @@ class JobHistory(BaseModel):
     epochs always included)."""
 
     job_id: str
+    last_event_id: int = Field(
+        description="number of the last event included: follow the job from here with "
+        "GET /api/jobs/{id}/events and Last-Event-ID"
+    )
     total_points: int
     points: list[HistoryPoint]
 
@@ -215,17 +219,26 @@ class DatasetList(BaseModel):
 
 
 class Preview(BaseModel):
-    """The first rows of a dataset's canonical frame."""
+    """Rows of a dataset's canonical frame: time, open, high, low, close, volume."""
 
     columns: list[str]
     rows: list[list[str | float]]
 
 
+class Candles(Preview):
+    """The whole span merged into at most the requested number of candles."""
+
+    bars_per_candle: int
+
+
 class DatasetDetail(DatasetItem):
-    """A dataset with the loader's report and a preview of its rows."""
+    """A dataset with the loader's report, its first and last rows and a whole-span
+    candle series for charts."""
 
     report: dict[str, Any] | None
     preview: Preview
+    tail: Preview
+    candles: Candles
 
 
 class UploadResult(DatasetItem):

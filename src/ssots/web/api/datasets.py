@@ -11,6 +11,7 @@ import zlib
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import pandas as pd
 from fastapi import APIRouter, File, Form, HTTPException, Query, Response, UploadFile
 from fastapi import Path as PathParam
@@ -95,22 +96,20 @@ def upload_dataset(
 def get_dataset(
     services: ServicesDep,
     dataset_id: DatasetId,
-    rows: Annotated[int, Query(ge=1, le=500, description="rows of preview")] = 20,
+    rows: Annotated[int, Query(ge=1, le=500, description="rows of preview, head and tail")] = 20,
+    candles: Annotated[
+        int, Query(ge=10, le=2000, description="most candles of the whole-span chart series")
+    ] = 500,
 ) -> dict[str, Any]:
-    """The dataset's summary, the loader's report and its first ``rows`` canonical rows."""
+    """The dataset's summary, the loader's report, its first and last ``rows`` canonical
+    rows, and the whole span as at most ``candles`` candles (consecutive bars merged)."""
     if dataset_id == DEMO:
         dataset = open_dataset(DEMO)
-        return {
-            **_demo_item(),
-            **dataset.describe(),
-            "id": DEMO,
-            "name": DEMO_NAME,
-            "report": None,
-            "preview": _preview(dataset.frame, rows),
-        }
+        summary = {**_demo_item(), **dataset.describe(), "id": DEMO, "name": DEMO_NAME}
+        return {**summary, "report": None, **_previews(dataset.frame, rows, candles)}
     record = _record(services, dataset_id)
     frame, _ = load(record.path)
-    return {**_record_item(record), "report": record.report, "preview": _preview(frame, rows)}
+    return {**_record_item(record), "report": record.report, **_previews(frame, rows, candles)}
 
 
 @router.delete(
@@ -182,13 +181,29 @@ def _record_item(record: DatasetRecord) -> dict[str, Any]:
     }
 
 
-def _preview(frame: pd.DataFrame, rows: int) -> dict[str, Any]:
-    head = frame.head(rows)
+def _previews(frame: pd.DataFrame, rows: int, candles: int) -> dict[str, Any]:
+    """The first and last ``rows`` rows, and the whole frame merged into at most
+    ``candles`` candles (first open, highest high, lowest low, last close, summed volume;
+    each candle stamped with its first bar's time)."""
+    bars_per_candle = -(-len(frame) // candles)
+    groups = frame.groupby(np.arange(len(frame)) // bars_per_candle)
+    merged = groups.agg(
+        {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
+    )
+    merged.index = frame.index[::bars_per_candle]
     return {
-        "columns": ["time", *head.columns],
+        "preview": _table(frame.head(rows)),
+        "tail": _table(frame.tail(rows)),
+        "candles": {**_table(merged), "bars_per_candle": bars_per_candle},
+    }
+
+
+def _table(frame: pd.DataFrame) -> dict[str, Any]:
+    return {
+        "columns": ["time", *frame.columns],
         "rows": [
             [time.isoformat(), *values]
-            for time, values in zip(head.index, head.to_numpy().tolist(), strict=True)
+            for time, values in zip(frame.index, frame.to_numpy().tolist(), strict=True)
         ],
     }
 

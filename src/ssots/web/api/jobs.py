@@ -121,11 +121,15 @@ def job_history(
     max_points: Annotated[int, Query(ge=2, le=10_000)] = 500,
 ) -> dict[str, Any]:
     """Train and validation loss per epoch, at most ``max_points`` evenly spaced points
-    (the first and last epochs always among them)."""
-    services.jobs.get(job_id)
+    (the first and last epochs always among them), and the number of the last event they
+    include: a chart drawn from them follows the job with ``Last-Event-ID`` set to it."""
+    # Read before the history, so every event up to last_event_id is in it (the dashboard
+    # resumes the stream from here; a later event read twice is dropped by its epoch).
+    last_event_id = services.jobs.get(job_id).last_seq
     history = services.jobs.epoch_history(job_id)
     return {
         "job_id": job_id,
+        "last_event_id": last_event_id,
         "total_points": len(history),
         "points": [
             {key: point[key] for key in ("epoch", "train_loss", "val_loss")}

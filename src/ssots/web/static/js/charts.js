@@ -34,8 +34,8 @@ function layout(extra = {}) {
   };
 }
 
-function line(name, color, x = [], y = []) {
-  return { type: "scatter", mode: "lines", name, x, y, line: { color, width: 2 } };
+function line(name, color, x = [], y = [], dash = "solid") {
+  return { type: "scatter", mode: "lines", name, x, y, line: { color, width: 2, dash } };
 }
 
 /** Train and validation loss per epoch; grows point by point without redrawing. */
@@ -102,12 +102,14 @@ export function weightsChart(element, parameters) {
   }), CONFIG);
 }
 
-const BOOK_NAMES = { strategy: "strategy", q_filtered: "Q-filtered", buy_and_hold: "buy and hold" };
+/** Books of a backtest: key, name, line style (buy and hold, often equal to the strategy, is
+ * dotted so that both stay visible). */
+const BOOKS = [["strategy", "strategy", "solid"], ["q_filtered", "Q-filtered", "solid"],
+  ["buy_and_hold", "buy and hold", "dot"]];
 
 /** Equity curves of the three books of a backtest. */
 export function equityChart(element, equity) {
-  const traces = Object.entries(BOOK_NAMES).map(([key, name]) =>
-    line(name, COLORS[key], equity.times, equity[key]));
+  const traces = BOOKS.map(([key, name, dash]) => line(name, COLORS[key], equity.times, equity[key], dash));
   return Plotly.react(element, traces, layout({
     hovermode: "x unified", yaxis: axis({ title: { text: "equity (start = 1)" } }),
   }), CONFIG);

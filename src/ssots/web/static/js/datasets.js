@@ -5,7 +5,7 @@ import { api, upload } from "./api.js";
 import { candleChart } from "./charts.js";
 import { fillTable, h, notice, number, part } from "./format.js";
 
-const PREVIEW_ROWS = 500;
+const CANDLES = 500;
 const TABLE_ROWS = 5;
 const SOURCES = { demo: "Demo", kaggle: "Kaggle", upload: "Uploaded", local: "Registered" };
 
@@ -16,7 +16,7 @@ const progress = part(form, "upload-progress");
 const status = part(form, "upload-status");
 const previewCard = part(document, "preview");
 
-const PRICE = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
+const PRICE = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const VOLUME = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 2 });
 
 function span(item) {
@@ -43,13 +43,13 @@ async function loadDatasets() {
   const { datasets } = await api("/api/datasets");
   part(document, "datasets").replaceChildren(...datasets.map((item) =>
     h("tr", { "data-dataset-id": item.id },
-      h("td", {}, h("span", { className: "dataset-name" }, item.name),
-        item.handle && h("span", { className: "hint mono" }, item.handle)),
-      h("td", {}, sourceLabel(item)),
-      h("td", { className: "num" }, number(item.rows)),
-      h("td", { className: "nowrap" }, span(item)),
-      h("td", {}, item.spacing ?? "–"),
-      h("td", {}, actions(item)))));
+      h("td", { "data-label": "Name" }, h("div", {}, h("span", { className: "dataset-name" }, item.name),
+        item.handle && h("span", { className: "hint mono" }, item.handle))),
+      h("td", { "data-label": "Source" }, sourceLabel(item)),
+      h("td", { "data-label": "Rows", className: "num" }, number(item.rows)),
+      h("td", { "data-label": "Span", className: "nowrap" }, span(item)),
+      h("td", { "data-label": "Spacing" }, item.spacing ?? "–"),
+      h("td", { "data-label": "" }, actions(item)))));
 }
 
 async function remove(item) {
@@ -65,18 +65,19 @@ async function remove(item) {
 
 /** Show a dataset's candlesticks with volume and a table of its first and last rows. */
 async function preview(id) {
-  const dataset = await api(`/api/datasets/${id}?rows=${PREVIEW_ROWS}`);
-  const { columns, rows } = dataset.preview;
+  const dataset = await api(`/api/datasets/${id}?rows=${TABLE_ROWS}&candles=${CANDLES}`);
+  const { columns, rows: head } = dataset.preview;
+  const { rows: candles, bars_per_candle: merged } = dataset.candles;
   previewCard.hidden = false;
   previewCard.dataset.datasetId = id;
   part(previewCard, "preview-name").textContent = dataset.name;
   part(previewCard, "preview-train").href = `/training?dataset=${encodeURIComponent(id)}`;
-  const shown = rows.length < dataset.rows ? `; the chart shows the first ${rows.length} bars` : "";
+  const perCandle = merged > 1 ? `; each candle merges ${merged} bars` : "";
   part(previewCard, "preview-summary").textContent =
-    `${number(dataset.rows)} rows, ${span(dataset)}, spacing ${dataset.spacing}${shown}.`;
-  await candleChart(part(previewCard, "candles"), rows);
-  const edge = rows.length > 2 * TABLE_ROWS
-    ? [...rows.slice(0, TABLE_ROWS), null, ...rows.slice(-TABLE_ROWS)] : rows;
+    `${number(dataset.rows)} rows, ${span(dataset)}, spacing ${dataset.spacing}${perCandle}.`;
+  await candleChart(part(previewCard, "candles"), candles);
+  const edge = dataset.rows > 2 * TABLE_ROWS ? [...head, null, ...dataset.tail.rows]
+    : dataset.tail.rows.length === dataset.rows ? dataset.tail.rows : head;
   fillTable(part(previewCard, "preview-table"), columns, edge.map((row) => row
     ? [row[0].replace("T", " ").replace("+00:00", ""), ...row.slice(1, 5).map(PRICE.format), VOLUME.format(row[5])]
     : columns.map(() => "…")));

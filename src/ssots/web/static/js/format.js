@@ -47,11 +47,13 @@ export function duration(seconds) {
   return hours ? `${hours}:${pad(minutes)}:${pad(secs)}` : `${minutes}:${pad(secs)}`;
 }
 
-/** An ISO time as local date and time, to the minute. */
+/** An ISO time as local date and time to the minute (the year only if it is not this one). */
 export function dateTime(iso) {
   if (!iso) return "–";
-  return new Date(iso).toLocaleString(undefined, {
-    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+  const moment = new Date(iso);
+  const year = moment.getFullYear() === new Date().getFullYear() ? undefined : "numeric";
+  return moment.toLocaleString(undefined, {
+    year, month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
   });
 }
 

@@ -10,19 +10,20 @@ export function datasetNames(datasets) {
 }
 
 function row(job, names, strategies) {
-  const r2 = h("td", { className: "num" }, job.status === "succeeded" ? "…" : "–");
+  const r2 = h("td", { "data-label": "R²", className: "num" }, job.status === "succeeded" ? "…" : "–");
   if (job.status === "succeeded") {
     api(`/api/train?jobId=${job.id}`).then((status) => { r2.textContent = number(status.metrics?.r2); });
   }
+  const dataset = names[job.dataset] ?? job.dataset;
   return h("tr", { "data-job-id": job.id },
-    h("td", {}, h("a", { href: `/jobs/${job.id}`, className: "mono" }, job.id)),
-    h("td", {}, badge(job.status)),
-    h("td", { className: "nowrap" }, names[job.dataset] ?? job.dataset),
-    h("td", {}, strategies[job.strategy] ?? job.strategy ?? "–"),
-    h("td", { className: "num" }, `${job.epoch} / ${job.epochs}`),
+    h("td", { "data-label": "Job" }, h("a", { href: `/jobs/${job.id}`, className: "mono" }, job.id)),
+    h("td", { "data-label": "Status" }, badge(job.status)),
+    h("td", { "data-label": "Dataset", className: "clip", title: dataset }, dataset),
+    h("td", { "data-label": "Strategy" }, strategies[job.strategy] ?? job.strategy ?? "–"),
+    h("td", { "data-label": "Epochs", className: "num" }, `${job.epoch} / ${job.epochs}`),
     r2,
-    h("td", { className: "nowrap" }, dateTime(job.created_at)),
-    h("td", { className: "num" }, duration(job.elapsed_seconds)));
+    h("td", { "data-label": "Created", className: "nowrap" }, dateTime(job.created_at)),
+    h("td", { "data-label": "Duration", className: "num" }, duration(job.elapsed_seconds)));
 }
 
 /**

@@ -35,9 +35,10 @@ function metricCard(key, label, better, metrics, baselines) {
   const beats = best && (better === "lower" ? value <= best.value : value >= best.value);
   return h("div", { className: "card metric", "data-metric": key },
     h("span", { className: "metric-label" }, label),
-    h("span", { className: "metric-value" }, number(value),
-      best && h("span", { className: `chip ${beats ? "good" : "bad"}` }, beats ? "beats baselines" : "behind")),
-    best && h("span", { className: "metric-baseline" }, `best baseline ${number(best.value)} (${best.name})`));
+    h("span", { className: "metric-value" }, number(value)),
+    best && h("span", { className: "metric-baseline" },
+      h("span", { className: `chip ${beats ? "good" : "bad"}` }, beats ? "beats" : "behind"),
+      ` best baseline ${number(best.value)} (${best.name})`));
 }
 
 /** Drives one job view element; show(jobId) loads a job and follows it while it runs. */
@@ -50,6 +51,7 @@ export class JobView {
     this.root = root;
     this.onFinish = onFinish ?? (() => {});
     this.pending = [];
+    this.backlog = null;
     this.cancelButton = part(root, "cancel");
     this.cancelButton.addEventListener("click", () => this.cancel());
     addEventListener("pagehide", () => this.stop());
@@ -59,6 +61,7 @@ export class JobView {
    * @returns {Promise<object>} the job as first read (GET /api/jobs/{id}) */
   async show(jobId) {
     this.stop();
+    this.pending = [];
     this.jobId = jobId;
     this.controller = new AbortController();
     this.root.dataset.state = "job"; // the chart needs its container shown to size itself
@@ -69,7 +72,7 @@ export class JobView {
     const history = await api(`/api/jobs/${jobId}/history?max_points=${HISTORY_POINTS}`);
     await this.loss.set(history.points);
     if (FINAL.has(job.status)) this.finish(job);
-    else this.follow(history.last_event_id ?? 0);
+    else this.follow(history.last_event_id);
     return job;
   }
 
@@ -112,9 +115,15 @@ export class JobView {
     const last = points[points.length - 1];
     this.setProgress(last.epochs ? (100 * last.epoch) / last.epochs : 0, last.epoch, last.epochs);
     this.setLosses(last.train_loss, last.val_loss);
-    if (this.loss.size + points.length > LIVE_POINTS) {
+    if (this.backlog) {
+      this.backlog.push(...points);
+    } else if (this.loss.size + points.length > LIVE_POINTS) {
+      // Redraw from the downsampled history; epochs arriving meanwhile are added after it.
+      this.backlog = points;
       api(`/api/jobs/${this.jobId}/history?max_points=${HISTORY_POINTS}`)
-        .then((history) => this.loss.set(history.points));
+        .then((history) => this.loss.set(history.points))
+        .then(() => this.loss.extend(this.backlog))
+        .finally(() => { this.backlog = null; });
     } else {
       this.loss.extend(points);
     }
@@ -137,7 +146,8 @@ export class JobView {
     this.setProgress(job.progress, job.epoch, job.epochs);
     this.setLosses(job.train_loss, job.val_loss);
     part(this.root, "stage").textContent = active ? job.stage ?? "waiting" : "finished";
-    this.showMessage(job.message);
+    // While it trains, the progress says more than the message (which would go stale).
+    this.showMessage(job.status === "running" && !job.cancel_requested ? "" : job.message);
     this.cancelButton.hidden = !active;
     this.cancelButton.disabled = job.cancel_requested;
     const download = part(this.root, "download");

@@ -116,7 +116,7 @@ function showServerErrors(detail) {
   let first = null;
   for (const issue of detail) {
     const name = FIELD_OF[issue.loc[1]] ?? issue.loc[1];
-    const message = issue.msg.replace(/^Value error, /, "");
+    const message = issue.msg.replace(/^Value error, /, "").replaceAll("`", "");
     if (!form.elements[name]) {
       formError(message);
       continue;
@@ -165,10 +165,14 @@ async function submit(event) {
 }
 
 form.addEventListener("submit", submit);
-form.addEventListener("change", (event) => {
+form.elements.dataset.addEventListener("change", onDatasetChange);
+// A shown error is updated while the field is edited; new errors wait for the next submit.
+// (Errors appearing or vanishing on blur would move the buttons away under the pointer.)
+form.addEventListener("input", (event) => {
   const input = event.target;
-  if (input.name === "dataset") onDatasetChange();
-  fieldError(input.name, input.validity.valid ? null : problem(input));
+  if (input.getAttribute("aria-invalid") === "true") {
+    fieldError(input.name, input.validity.valid ? null : problem(input));
+  }
 });
 
 async function init() {
