@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -16,3 +17,18 @@ def real_data_dir() -> Path:
     """The folder of real crypto OHLCV files shipped beside the project."""
     assert REAL_DATA_DIR.is_dir(), f"missing {REAL_DATA_DIR}: tests need ../shared/data/real"
     return REAL_DATA_DIR
+
+
+def assert_canonical(frame: pd.DataFrame) -> None:
+    """Assert the canonical OHLCV layout of MODEL.md section 1 and valid OHLC bars."""
+    assert list(frame.columns) == ["open", "high", "low", "close", "volume"]
+    assert (frame.dtypes == "float64").all()
+    assert isinstance(frame.index, pd.DatetimeIndex)
+    assert frame.index.name == "time"
+    assert str(frame.index.tz) == "UTC"
+    assert frame.index.is_monotonic_increasing
+    assert frame.index.is_unique
+    assert not frame.isna().any().any()
+    assert (frame[["open", "high", "low", "close"]] > 0).all().all()
+    assert (frame["high"] >= frame[["open", "close"]].max(axis=1)).all()
+    assert (frame["low"] <= frame[["open", "close"]].min(axis=1)).all()

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import assert_canonical
 from ssots.data import demo, normalize_frame
 from ssots.errors import ParameterError
 
@@ -33,15 +34,7 @@ def test_length_and_spacing_per_freq(freq: str, per_day: int) -> None:
 
 
 def test_canonical_layout() -> None:
-    frame = demo(days=30)
-    assert list(frame.columns) == ["open", "high", "low", "close", "volume"]
-    assert (frame.dtypes == "float64").all()
-    assert isinstance(frame.index, pd.DatetimeIndex)
-    assert frame.index.name == "time"
-    assert str(frame.index.tz) == "UTC"
-    assert frame.index.is_monotonic_increasing
-    assert frame.index.is_unique
-    assert not frame.isna().any().any()
+    assert_canonical(demo(days=30))
 
 
 def test_the_loader_accepts_demo_unchanged() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import REAL_FILES
+from conftest import REAL_FILES, assert_canonical
 from ssots.data import MIN_ROWS, LoadReport, demo, load, normalize_frame
 from ssots.errors import DataError, ParameterError
 
@@ -20,20 +20,6 @@ MINUTE = pd.Timedelta(minutes=1)
 
 def ts(text: str) -> pd.Timestamp:
     return pd.Timestamp(text, tz="UTC")
-
-
-def assert_canonical(frame: pd.DataFrame) -> None:
-    assert list(frame.columns) == ["open", "high", "low", "close", "volume"]
-    assert (frame.dtypes == "float64").all()
-    assert isinstance(frame.index, pd.DatetimeIndex)
-    assert frame.index.name == "time"
-    assert str(frame.index.tz) == "UTC"
-    assert frame.index.is_monotonic_increasing
-    assert frame.index.is_unique
-    assert not frame.isna().any().any()
-    assert (frame[["open", "high", "low", "close"]] > 0).all().all()
-    assert (frame["high"] >= frame[["open", "close"]].max(axis=1)).all()
-    assert (frame["low"] <= frame[["open", "close"]].min(axis=1)).all()
 
 
 # ------------------------------------------------------------------ real files
