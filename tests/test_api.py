@@ -79,6 +79,9 @@ def test_weights_file_matches_the_job(client: TestClient, finished: dict[str, An
     assert document["schema"] == "ssots.weights/1"
     assert document["parameters"] == job["result"]["parameters"] == finished["parameters"]
     assert document["metrics"] == finished["metrics"]
+    assert job["r2"] == finished["metrics"]["r2"]
+    listed = client.get("/api/jobs").json()["jobs"]
+    assert [item["r2"] for item in listed if item["id"] == job["id"]] == [job["r2"]]
     assert job["request"] == LEGACY_BODY
     assert job["spec"]["dataset"] == "demo"
     assert job["spec"]["lr"] == 0.01

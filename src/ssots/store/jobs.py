@@ -46,9 +46,12 @@ _STATUS_QUERY = select(
     JobRow.started_at,
     JobRow.finished_at,
 ).where(JobRow.id == bindparam("job_id"))
-_JOB_QUERY = select(JOBS).where(JobRow.id == bindparam("job_id"))
+_R2 = JOBS.c.summary["metrics"]["r2"].as_float().label("r2")
+"""The test R^2 of a finished job, read from its summary inside the database."""
+_JOB_QUERY = select(JOBS, _R2).where(JobRow.id == bindparam("job_id"))
 _LISTED_COLUMNS = [
-    column for column in JOBS.c if column.name not in ("request", "result", "summary")
+    *(column for column in JOBS.c if column.name not in ("request", "result", "summary")),
+    _R2,
 ]
 
 

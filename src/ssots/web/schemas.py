@@ -145,6 +145,7 @@ class JobSummary(BaseModel):
     stage: str | None
     message: str
     cancel_requested: bool
+    r2: float | None = Field(description="test R^2 once the job succeeded")
 
 
 class JobDetail(JobSummary):

@@ -81,6 +81,7 @@ def job_summary(row: Job) -> dict[str, Any]:
         "stage": row.stage,
         "message": row.message,
         "cancel_requested": row.cancel_requested_at is not None,
+        "r2": row.r2,
     }
 
 

@@ -1,7 +1,6 @@
 // A table of jobs (the overview, the training history and /jobs): each row links to its
-// job page; R² is filled in for jobs that succeeded.
+// job page; R² shows for jobs that succeeded.
 
-import { api } from "./api.js";
 import { badge, dateTime, duration, h, number } from "./format.js";
 
 /** Display names of datasets by id, from GET /api/datasets. */
@@ -10,10 +9,7 @@ export function datasetNames(datasets) {
 }
 
 function row(job, names, strategies) {
-  const r2 = h("td", { "data-label": "R²", className: "num" }, job.status === "succeeded" ? "…" : "–");
-  if (job.status === "succeeded") {
-    api(`/api/train?jobId=${job.id}`).then((status) => { r2.textContent = number(status.metrics?.r2); });
-  }
+  const r2 = h("td", { "data-label": "R²", className: "num" }, job.r2 == null ? "–" : number(job.r2));
   const dataset = names[job.dataset] ?? job.dataset;
   return h("tr", { "data-job-id": job.id },
     h("td", { "data-label": "Job" }, h("a", { href: `/jobs/${job.id}`, className: "mono" }, job.id)),
