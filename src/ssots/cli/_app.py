@@ -15,8 +15,18 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+HELP_ORDER: tuple[str, ...] = ("train", "score", "backtest", "export", "serve", "data")
+"""How ``ssots --help`` lists the top-level commands."""
+_help_rank = {name: rank for rank, name in enumerate(HELP_ORDER)}
+
+
 class SsotsGroup(TyperGroup):
     """A command group that shows an SsotsError as one message and exits with code 2."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """Commands in ``HELP_ORDER`` first (the order a user needs them), then the rest."""
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda name: _help_rank.get(name, len(HELP_ORDER)))
 
     def invoke(self, ctx: Any) -> Any:
         try:
