@@ -99,15 +99,13 @@ class SavedModel:
             DataFrame indexed by time with columns close, direction (+1 long / -1 short)
             and q.
         """
-        indicators = features.compute_indicators(frame)
-        raw_dims = features.dimensions(frame, indicators)
-        direction = strategies.direction(self.strategy, indicators, raw_dims)
+        seen = strategies.signals(self.strategy, frame)
         rows = slice(features.WARMUP_BARS, None)
-        x = self.normalizer.transform(raw_dims.to_numpy()[rows])
+        x = self.normalizer.transform(seen.raw_dimensions.to_numpy()[rows])
         return pd.DataFrame(
             {
                 "close": frame["close"].to_numpy()[rows],
-                "direction": direction[rows].astype(np.int8),
+                "direction": seen.direction[rows].astype(np.int8),
                 "q": self.model.predict(x),
             },
             index=frame.index[rows],

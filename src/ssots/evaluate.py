@@ -8,16 +8,12 @@ import numpy as np
 from ssots.backtest import BacktestResult as BacktestResult
 from ssots.backtest import backtest as backtest
 
-METRIC_NAMES: tuple[str, ...] = ("mse", "mae", "rmse", "r2", "ic", "rank_ic")
-BASELINE_NAMES: tuple[str, ...] = ("mean", "ridge", "hist_gradient_boosting")
-
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """MSE, MAE, RMSE, R^2, IC (Pearson) and rank IC (Spearman) of predictions.
 
-    Correlations are 0.0 when either side is constant (no ranking information); R^2 is
-    0.0 when the labels are constant and the predictions match them, else -inf-free by
-    the same convention as scikit-learn (``r2_score``).
+    Correlations are 0.0 when either side is constant (no ranking information). R^2
+    follows scikit-learn's ``r2_score`` (finite also for constant labels).
     """
     from scipy.stats import pearsonr, spearmanr
     from sklearn.metrics import r2_score

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import pandas as pd
 
@@ -12,7 +10,6 @@ from ssots.errors import ParameterError
 DEFAULT_HORIZON = 5
 """Bars ahead that a ``performance`` label looks (h)."""
 
-LabelMode = Literal["performance", "rules"]
 LABEL_MODES: tuple[str, ...] = ("performance", "rules")
 
 

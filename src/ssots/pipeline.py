@@ -27,7 +27,10 @@ class RunSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    dataset: str = Field("demo", description="`demo`, a CSV/Parquet path, or a registered name")
+    dataset: str = Field(
+        "demo",
+        description="`demo`, a CSV/Parquet path, a registered dataset, or kaggle:OWNER/SLUG",
+    )
     strategy: str = Field("momentum-cross", description="strategy whose calls are scored")
     labels: Literal["performance", "rules"] = "performance"
     horizon: int = Field(DEFAULT_HORIZON, ge=1, le=500, description="label horizon, bars")
@@ -172,8 +175,10 @@ def run(spec: RunSpec, on_event: EventSink | None = None) -> RunResult:
     emit(Event("stage", {"stage": "training"}))
     result = _fit(prepared, spec, on_epoch=lambda e: emit(Event("epoch", _epoch_data(e))))
     emit(Event("stage", {"stage": "evaluating"}))
-    metrics, baselines = _evaluate(prepared, result.model, spec.seed)
-    trading = _backtest_test_rows(prepared, result.model, spec)
+    predicted = result.model.predict(prepared.x)
+    metrics = _test_metrics(prepared, predicted)
+    baselines = _baselines(prepared, spec.seed)
+    trading = _backtest_test_rows(prepared, predicted, spec)
     folds = walk_forward(prepared, spec, emit) if spec.walk_forward else None
     return RunResult(
         spec=spec,
@@ -197,18 +202,17 @@ def prepare(frame: pd.DataFrame, spec: RunSpec) -> PreparedData:
     Raises:
         DataError: too few usable rows for the split.
     """
-    indicators = features.compute_indicators(frame)
-    raw_dims = features.dimensions(frame, indicators)
-    direction = strategies.direction(spec.strategy, indicators, raw_dims)
+    seen = strategies.signals(spec.strategy, frame)
+    direction, raw_dims = seen.direction, seen.raw_dimensions
     if spec.labels == "performance":
         y_all = performance_labels(
             frame["close"].to_numpy(),
             direction,
-            indicators["volatility20"].to_numpy(),
+            seen.indicators["volatility20"].to_numpy(),
             spec.horizon,
         )
     else:
-        y_all = rules_labels(indicators, raw_dims, spec.seed)
+        y_all = rules_labels(seen.indicators, raw_dims, spec.seed)
     lookahead = label_lookahead(spec.labels, spec.horizon)
     usable = slice(features.WARMUP_BARS, len(frame) - lookahead)
     raw_x = raw_dims.to_numpy()[usable]
@@ -219,11 +223,11 @@ def prepare(frame: pd.DataFrame, spec: RunSpec) -> PreparedData:
         split = splits.chronological_split(len(y), spec.split, lookahead)
     except ParameterError as exc:
         raise DataError(str(exc)) from None
-    normalizer = features.Normalizer().fit(raw_x[split.train.start : split.train.stop])
+    normalizer, x = _normalised(raw_x, split)
     return PreparedData(
         times=frame.index[usable],
         raw_x=raw_x,
-        x=normalizer.transform(raw_x),
+        x=x,
         y=y,
         direction=direction[usable],
         close=frame["close"].to_numpy()[usable],
@@ -232,26 +236,32 @@ def prepare(frame: pd.DataFrame, spec: RunSpec) -> PreparedData:
     )
 
 
-def _evaluate(
-    prepared: PreparedData, model: QScoreModel, seed: int
-) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
-    split = prepared.split
-    train_rows = slice(split.train.start, split.train.stop)
-    test_rows = slice(split.test.start, split.test.stop)
-    test_y = prepared.y[test_rows]
-    metrics = evaluate.regression_metrics(test_y, model.predict(prepared.x[test_rows]))
-    baselines = evaluate.baseline_metrics(
-        prepared.x[train_rows], prepared.y[train_rows], prepared.x[test_rows], test_y, seed
+def _normalised(
+    raw_x: np.ndarray, split: splits.Split
+) -> tuple[features.Normalizer, np.ndarray]:
+    """A Normalizer fitted on the split's training rows only, and every row scaled by it."""
+    normalizer = features.Normalizer().fit(raw_x[_rows(split.train)])
+    return normalizer, normalizer.transform(raw_x)
+
+
+def _test_metrics(prepared: PreparedData, predicted: np.ndarray) -> dict[str, float]:
+    """Regression metrics of ``predicted`` (one Q per row) on the test rows."""
+    test = _rows(prepared.split.test)
+    return evaluate.regression_metrics(prepared.y[test], predicted[test])
+
+
+def _baselines(prepared: PreparedData, seed: int) -> dict[str, dict[str, float]]:
+    """The baselines fitted on the training rows, judged on the test rows."""
+    train_rows, test = _rows(prepared.split.train), _rows(prepared.split.test)
+    return evaluate.baseline_metrics(
+        prepared.x[train_rows], prepared.y[train_rows], prepared.x[test], prepared.y[test], seed
     )
-    return metrics, baselines
 
 
 def with_split(prepared: PreparedData, split: splits.Split) -> PreparedData:
     """The same rows under another split, with a Normalizer refitted on its training rows."""
-    normalizer = features.Normalizer().fit(prepared.raw_x[_rows(split.train)])
-    return replace(
-        prepared, split=split, normalizer=normalizer, x=normalizer.transform(prepared.raw_x)
-    )
+    normalizer, x = _normalised(prepared.raw_x, split)
+    return replace(prepared, split=split, normalizer=normalizer, x=x)
 
 
 def walk_forward(
@@ -295,16 +305,16 @@ def walk_forward(
         emit(Event("stage", {"stage": f"walk-forward fold {number} of {len(fold_splits)}"}))
         fold = with_split(prepared, split)
         trained = _fit(fold, spec)
+        predicted = trained.model.predict(fold.x)
         test = _rows(split.test)
-        test_y, predicted = fold.y[test], trained.model.predict(fold.x[test])
-        tested.append((test_y, predicted))
+        tested.append((fold.y[test], predicted[test]))
         folds.append(
             {
                 "fold": number,
                 **{name: [rows.start, rows.stop] for name, rows in vars(split).items()},
                 "best_epoch": trained.best_epoch,
-                "metrics": evaluate.regression_metrics(test_y, predicted),
-                "backtest": _backtest_test_rows(fold, trained.model, spec).to_dict(max_points=None),
+                "metrics": _test_metrics(fold, predicted),
+                "backtest": _backtest_test_rows(fold, predicted, spec).to_dict(max_points=None),
             }
         )
     return {"folds": folds, "aggregate": _walk_forward_aggregate(folds, tested)}
@@ -347,19 +357,19 @@ def _fit(
 
 
 def _backtest_test_rows(
-    prepared: PreparedData, model: QScoreModel, spec: RunSpec
+    prepared: PreparedData, predicted: np.ndarray, spec: RunSpec
 ) -> BacktestResult:
-    """The three books on the test rows; the Q-filter threshold is ``spec.threshold`` or
-    the median predicted Q on the training rows."""
+    """The three books on the test rows, given the model's Q for every row; the Q-filter
+    threshold is ``spec.threshold`` or the median predicted Q on the training rows."""
     test = _rows(prepared.split.test)
     threshold = spec.threshold
     if threshold is None:
-        threshold = float(np.median(model.predict(prepared.x[_rows(prepared.split.train)])))
+        threshold = float(np.median(predicted[_rows(prepared.split.train)]))
     return backtest(
         prepared.times[test],
         prepared.close[test],
         prepared.direction[test],
-        model.predict(prepared.x[test]),
+        predicted[test],
         threshold,
         fee_bp=spec.fee_bp,
         slippage_bp=spec.slippage_bp,

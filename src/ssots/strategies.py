@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
+from ssots import features
 from ssots.errors import ParameterError
 
 STRATEGIES: dict[str, str] = {
@@ -51,3 +54,25 @@ def direction(strategy: str, indicators: pd.DataFrame, raw_dimensions: pd.DataFr
     else:
         long_call = indicators["macd_hist"].to_numpy() > 0.0
     return np.where(long_call, 1.0, -1.0)
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What a strategy sees of a price series: indicators, raw dimensions, its calls."""
+
+    indicators: pd.DataFrame
+    raw_dimensions: pd.DataFrame
+    direction: np.ndarray
+
+
+def signals(strategy: str, frame: pd.DataFrame) -> Signals:
+    """Indicators, the eight raw dimensions and the strategy's direction for ``frame``:
+    the one place training and scoring turn prices into model inputs.
+
+    Raises:
+        ParameterError: unknown strategy.
+        DataError: unusable prices (as ``features.compute_indicators``).
+    """
+    indicators = features.compute_indicators(frame)
+    raw_dimensions = features.dimensions(frame, indicators)
+    return Signals(indicators, raw_dimensions, direction(strategy, indicators, raw_dimensions))
