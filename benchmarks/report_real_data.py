@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ssots.errors import SsotsError
-from ssots.pipeline import RunResult, RunSpec, run
-from ssots.strategies import STRATEGIES
+from ssots.pipeline import RunResult
+from ssots.services.training import train_run
+from ssots.spec import STRATEGIES, RunSpec
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = PROJECT_ROOT.parent / "shared" / "data" / "real"
@@ -49,7 +50,7 @@ def evaluate_file(path: Path, strategy: str) -> Row:
     """Train ``strategy`` on ``path`` with default settings; a user-level error becomes the
     row's ``error``."""
     try:
-        result = run(RunSpec.build(dataset=str(path), strategy=strategy, seed=SEED))
+        result = train_run(RunSpec.build(dataset=str(path), strategy=strategy, seed=SEED))
     except SsotsError as exc:
         return Row(path.name, strategy, error=str(exc))
     return _row(path.name, strategy, result)

@@ -12,14 +12,16 @@ from ssots.artifacts import SCHEMA, read_weights, weights_document, write_json
 from ssots.data import demo
 from ssots.errors import DataError
 from ssots.features import DIMENSIONS
-from ssots.pipeline import RunResult, RunSpec, prepare, run
+from ssots.pipeline import RunResult, prepare
+from ssots.services.training import train_run
+from ssots.spec import RunSpec
 
 SPEC = RunSpec.build(dataset="demo", epochs=30, demo_days=400)
 
 
 @pytest.fixture(scope="module")
 def result() -> RunResult:
-    return run(SPEC)
+    return train_run(SPEC)
 
 
 @pytest.fixture(scope="module")

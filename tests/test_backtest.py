@@ -28,7 +28,9 @@ from ssots.backtest import (
 from ssots.cli import app
 from ssots.data import demo, load
 from ssots.errors import ParameterError
-from ssots.pipeline import RunResult, RunSpec, prepare, run
+from ssots.pipeline import RunResult, prepare
+from ssots.services.training import train_run
+from ssots.spec import RunSpec
 
 FEE = 0.001
 CASH = 1_000_000
@@ -38,7 +40,7 @@ RUN = {"dataset": "demo", "epochs": 30, "demo_days": 500, "seed": 3}
 
 @pytest.fixture(scope="module")
 def trained() -> RunResult:
-    return run(RunSpec.build(**RUN))
+    return train_run(RunSpec.build(**RUN))
 
 
 def _times(n: int, freq: str = "1D") -> pd.DatetimeIndex:
@@ -264,7 +266,7 @@ def test_every_run_backtests_its_test_split(trained: RunResult) -> None:
 
 
 def test_spec_threshold_and_fee_reach_the_backtest() -> None:
-    result = run(RunSpec.build(**RUN, threshold=1.0, fee_bp=0.0))
+    result = train_run(RunSpec.build(**RUN, threshold=1.0, fee_bp=0.0))
     assert result.backtest.metrics["q_filtered"]["trades"] == 0
     prepared = prepare(demo(days=RUN["demo_days"], seed=RUN["seed"]), result.spec)
     test_close = prepared.close[prepared.split.test.start:]

@@ -80,7 +80,7 @@ def test_score_uses_the_stored_normaliser(tmp_path: Path) -> None:
     ("args", "phrase"),
     [
         (["train", "--dataset", "missing.csv"], "no such dataset"),
-        (["train", "--split", "0.5,0.5"], "`split` must be three fractions"),
+        (["train", "--split", "0.5,0.5"], "`--split` must be three fractions"),
         (["train", "--strategy", "moon"], "unknown strategy"),
         (["train", "--lr", "-2"], "`lr`"),
         (["score", "--weights", "nope.json", "--dataset", "demo"], "no such weights file"),

@@ -25,7 +25,8 @@ from browser_support import (
     screenshot,
 )
 from ssots.artifacts import weights_document
-from ssots.pipeline import RunSpec, run
+from ssots.services.training import train_run
+from ssots.spec import RunSpec
 from ssots.web import create_app
 from ssots.web.pages import FORM_FIELDS, plotly_js
 from web_support import Server, TestClient, make_settings, submit, wait_finished
@@ -496,7 +497,7 @@ def test_job_page_shows_the_walk_forward_folds(tab: Tab) -> None:
     wait_finished(tab.server.client, job_id)
     detail = tab.server.client.get(f"/api/jobs/{job_id}").json()
     spec = RunSpec(dataset="demo", demo_days=400, epochs=10, walk_forward=3)
-    detail["result"]["walk_forward"] = weights_document(run(spec))["walk_forward"]
+    detail["result"]["walk_forward"] = weights_document(train_run(spec))["walk_forward"]
     tab.page.route(f"**/api/jobs/{job_id}", lambda route: route.fulfill(json=detail))
     page = tab.open(f"/jobs/{job_id}")
     page.wait_for_selector("[data-el=walk-forward]:not([hidden])")

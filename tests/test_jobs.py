@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import update
 
 from ssots.errors import DataError
+from ssots.events import Event
 from ssots.jobs import JobManager, LocalExecutor, worker
 from ssots.jobs.redact import redact
-from ssots.pipeline import Event
 from ssots.store import open_database
 from ssots.store.jobs import (
     CANCELLED,

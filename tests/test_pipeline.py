@@ -8,7 +8,9 @@ import pytest
 from ssots import features
 from ssots.data import demo
 from ssots.errors import DataError, ParameterError
-from ssots.pipeline import RunSpec, prepare, run
+from ssots.pipeline import prepare, run
+from ssots.services.training import train_run
+from ssots.spec import RunSpec
 
 
 def test_later_prices_do_not_change_training_rows() -> None:
@@ -30,8 +32,8 @@ def test_later_prices_do_not_change_training_rows() -> None:
 def test_run_is_deterministic_and_reports_everything() -> None:
     spec = RunSpec.build(dataset="demo", epochs=40, demo_days=400, seed=5)
     events: list[str] = []
-    first = run(spec, lambda event: events.append(event.kind))
-    second = run(spec)
+    first = train_run(spec, on_event=lambda event: events.append(event.kind))
+    second = train_run(spec)
     assert first.weights() == second.weights()
     assert events.count("epoch") == len(first.history)
     assert set(first.metrics) == {"mse", "mae", "rmse", "r2", "ic", "rank_ic"}
@@ -50,4 +52,17 @@ def test_spec_errors_name_the_field() -> None:
 
 def test_missing_dataset_is_a_data_error() -> None:
     with pytest.raises(DataError, match="no such dataset"):
-        run(RunSpec.build(dataset="/nonexistent/prices.csv"))
+        train_run(RunSpec.build(dataset="/nonexistent/prices.csv"))
+
+
+def test_the_pipeline_trains_on_the_frame_it_is_given_and_resolves_nothing() -> None:
+    frame = demo(days=400, seed=5)
+    spec = RunSpec.build(dataset="no-such-dataset-anywhere", epochs=5, demo_days=90)
+    result = run(spec, frame, source={"name": "my frame", "kind": "frame"})
+    assert result.dataset == {
+        "name": "my frame",
+        "kind": "frame",
+        "rows": 400,
+        "start": frame.index[0].isoformat(),
+        "end": frame.index[-1].isoformat(),
+    }

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ssots.errors import ParameterError
-from ssots.splits import chronological_split, parse_ratios
+from ssots.spec import parse_split
+from ssots.splits import chronological_split
 
 
 def test_default_split_purges_the_horizon() -> None:
@@ -24,8 +25,8 @@ def test_no_training_or_validation_label_reads_a_later_block() -> None:
 
 @pytest.mark.parametrize("text", ["0.6,0.2", "0.5,0.5,0.5", "a,b,c", "0.8,0.3,-0.1", ""])
 def test_bad_ratios_name_the_option(text: str) -> None:
-    with pytest.raises(ParameterError, match="`split` must be three fractions that sum to 1"):
-        parse_ratios(text)
+    with pytest.raises(ParameterError, match="must be three fractions that sum to 1"):
+        parse_split(text)
 
 
 def test_too_few_rows_is_refused() -> None:

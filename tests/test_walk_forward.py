@@ -18,7 +18,8 @@ from ssots import features
 from ssots.cli import app
 from ssots.data import demo
 from ssots.errors import DataError, ParameterError
-from ssots.pipeline import RunSpec, prepare, walk_forward, with_split
+from ssots.pipeline import prepare, walk_forward, with_split
+from ssots.spec import RunSpec
 from ssots.splits import MIN_BLOCK_ROWS, chronological_split, walk_forward_splits
 
 

@@ -10,18 +10,17 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ssots import features, strategies
-from ssots.backtest import DEFAULT_FEE_BP, BacktestResult, backtest
+from ssots.backtest import BacktestResult, backtest
 from ssots.errors import DataError, ParameterError
 from ssots.model import QScoreModel
-
-if TYPE_CHECKING:
-    from ssots.pipeline import RunResult
+from ssots.pipeline import RunResult, train_config
+from ssots.spec import DEFAULT_FEE_BP, check_strategy
 
 SCHEMA = "ssots.weights/1"
 LEGACY_KEYS: tuple[str, ...] = ("w_G", "w_C", "w_S", "w_A", "w_H", "w_V", "w_P", "w_T")
@@ -42,7 +41,7 @@ def weights_document(result: RunResult) -> dict[str, Any]:
         "labels": spec.labels,
         "horizon": spec.horizon,
         "training": {
-            **asdict(spec.train_config()),
+            **asdict(train_config(spec)),
             "split": list(spec.split),
             "split_sizes": result.split_sizes,
             "best_epoch": result.best_epoch,
@@ -174,7 +173,7 @@ def read_weights(path: str | Path) -> SavedModel:
         names = QScoreModel.default(len(document["dimensions"])).param_names(document["dimensions"])
         model = QScoreModel.from_vector([parameters[name] for name in names])
         normalizer = features.Normalizer.from_dict(document["normalizer"])
-        strategy = strategies.check_strategy(document["strategy"])
+        strategy = check_strategy(document["strategy"])
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(f"{path} is damaged ({exc}); write it again with `ssots train`") from None
     return SavedModel(model=model, normalizer=normalizer, strategy=strategy, document=document)

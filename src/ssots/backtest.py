@@ -31,12 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ssots.errors import ParameterError
-
-DEFAULT_FEE_BP = 10.0
-"""Default fee per unit of position change, in basis points of traded value."""
-
-BOOKS: tuple[str, ...] = ("strategy", "q_filtered", "buy_and_hold")
-"""The three books of a backtest, in display order."""
+from ssots.spec import DEFAULT_FEE_BP
 
 BOOK_METRICS: tuple[str, ...] = (
     "total_return",

@@ -15,3 +15,18 @@ class DataError(SsotsError):
 
 class ParameterError(SsotsError, ValueError):
     """An argument or option has an invalid value."""
+
+
+class SpecError(ParameterError):
+    """Run settings that do not validate: one ``(field, message)`` issue per bad field,
+    each field named as the user typed it (``--fee`` on the command line, ``feeBp`` in
+    the API)."""
+
+    def __init__(self, issues: list[tuple[str, str]]) -> None:
+        self.issues = issues
+        super().__init__("; ".join(_issue_text(name, msg) for name, msg in issues))
+
+
+def _issue_text(name: str, message: str) -> str:
+    """"`--split` must be ..." reads as a sentence; other messages follow a colon."""
+    return f"`{name}` {message}" if message.startswith("must ") else f"`{name}`: {message}"

@@ -6,11 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ssots.errors import ParameterError
-
-DEFAULT_HORIZON = 5
-"""Bars ahead that a ``performance`` label looks (h)."""
-
-LABEL_MODES: tuple[str, ...] = ("performance", "rules")
+from ssots.spec import LABEL_MODES
 
 
 def performance_labels(

@@ -1,112 +1,29 @@
-"""The one training path: dataset -> features -> labels -> split -> normalise -> train ->
-evaluate (ARCHITECTURE.md). The CLI calls ``run`` in-process; the job system calls it in a
-worker. Nothing else re-implements a step."""
+"""The one training path, as pure compute: a loaded frame -> features -> labels -> split ->
+normalise -> train -> evaluate (ARCHITECTURE.md).
+
+``run`` reads no environment, opens no database and downloads nothing: the training
+service (``ssots.services.training``) resolves and loads the dataset, calls ``run`` and
+writes the artifacts, for the CLI and the job worker alike. Nothing else re-implements a
+step."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ssots import evaluate, features, splits, strategies
-from ssots.backtest import BOOKS, DEFAULT_FEE_BP, BacktestResult, backtest
-from ssots.data.datasets import open_dataset
+from ssots.backtest import BacktestResult, backtest
 from ssots.errors import DataError, ParameterError
-from ssots.labels import DEFAULT_HORIZON, label_lookahead, performance_labels, rules_labels
+from ssots.events import Event, EventSink, epoch_event, stage_event
+from ssots.labels import label_lookahead, performance_labels, rules_labels
 from ssots.model import QScoreModel
+from ssots.spec import BOOKS, RunSpec
 from ssots.trainer import EpochEvent, TrainConfig, TrainResult, train
-
-
-class RunSpec(BaseModel):
-    """Everything that defines a training run. Same spec and data -> identical weights."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    dataset: str = Field(
-        "demo",
-        description="`demo`, a CSV/Parquet path, a registered dataset, or kaggle:OWNER/SLUG",
-    )
-    strategy: str = Field("momentum-cross", description="strategy whose calls are scored")
-    labels: Literal["performance", "rules"] = "performance"
-    horizon: int = Field(DEFAULT_HORIZON, ge=1, le=500, description="label horizon, bars")
-    epochs: int = Field(500, ge=1, le=100_000)
-    lr: float = Field(0.1, gt=0, le=10)
-    momentum: float = Field(0.9, ge=0, lt=1)
-    weight_decay: float = Field(0.0, ge=0, le=1)
-    patience: int = Field(50, ge=1)
-    batch_size: int | None = Field(None, ge=1)
-    seed: int = Field(42, ge=0)
-    split: tuple[float, float, float] = splits.DEFAULT_RATIOS
-    demo_days: int = Field(1095, ge=90, le=36_500, description="length of demo data, days")
-    demo_freq: str = Field("1d", description="bar spacing of demo data")
-    threshold: float | None = Field(
-        None,
-        ge=0,
-        le=1,
-        description="Q-filter threshold (default: median predicted Q on the training rows)",
-    )
-    fee_bp: float = Field(
-        DEFAULT_FEE_BP,
-        ge=0,
-        le=1000,
-        description="backtest fee per unit of position change, basis points",
-    )
-    slippage_bp: float = Field(
-        0.0, ge=0, le=1000, description="backtest slippage per unit of position change, bp"
-    )
-    walk_forward: int | None = Field(
-        None, ge=2, le=20, description="also validate with this many expanding-window folds"
-    )
-
-    @field_validator("strategy")
-    @classmethod
-    def _known_strategy(cls, value: str) -> str:
-        return strategies.check_strategy(value)
-
-    @field_validator("split", mode="before")
-    @classmethod
-    def _valid_split(cls, value: Any) -> tuple[float, float, float]:
-        return splits.parse_ratios(value)
-
-    @classmethod
-    def build(cls, **values: Any) -> RunSpec:
-        """Validate ``values`` into a spec, raising ParameterError that names each bad field."""
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"`{'.'.join(str(p) for p in err['loc'])}`: {err['msg']}" for err in exc.errors()
-            )
-            raise ParameterError(f"invalid run settings: {problems}") from None
-
-    def train_config(self) -> TrainConfig:
-        """The trainer's part of the spec."""
-        return TrainConfig(
-            epochs=self.epochs,
-            lr=self.lr,
-            momentum=self.momentum,
-            weight_decay=self.weight_decay,
-            patience=self.patience,
-            batch_size=self.batch_size,
-            seed=self.seed,
-        )
-
-
-@dataclass(frozen=True)
-class Event:
-    """Progress of a run: ``kind`` is "stage" (data: {"stage": name}) or "epoch"
-    (data: epoch, epochs, train_loss, val_loss)."""
-
-    kind: Literal["stage", "epoch"]
-    data: dict[str, Any]
-
-
-EventSink = Callable[[Event], None]
 
 
 @dataclass(frozen=True)
@@ -151,30 +68,35 @@ class RunResult:
         return dict(zip(names, self.model.to_vector().tolist(), strict=True))
 
 
-def run(spec: RunSpec, on_event: EventSink | None = None) -> RunResult:
-    """Run the whole pipeline for ``spec``.
+def run(
+    spec: RunSpec,
+    frame: pd.DataFrame,
+    on_event: EventSink | None = None,
+    *,
+    source: Mapping[str, Any] | None = None,
+) -> RunResult:
+    """Train and evaluate a model on ``frame`` with the settings of ``spec``.
 
     Args:
-        spec: the run's settings.
+        spec: the run's settings (``spec.dataset`` is only recorded; ``frame`` is the data).
+        frame: canonical OHLCV bars (``ssots.data.load`` or ``ssots.data.demo``).
         on_event: called with stage and epoch ``Event``s (progress bars, job events).
+        source: where ``frame`` came from (name, kind, path, sha256, spacing, repairs),
+            recorded in ``RunResult.dataset`` beside the frame's rows and span.
 
     Returns:
         The trained model with test metrics next to the baselines, the test-split
         backtest and, when ``spec.walk_forward`` is set, the walk-forward report.
 
     Raises:
-        SsotsError: unusable dataset or settings (message says what to do).
+        SsotsError: unusable data or settings (message says what to do).
     """
     emit = on_event or (lambda event: None)
-    emit(Event("stage", {"stage": "loading data"}))
-    dataset = open_dataset(
-        spec.dataset, seed=spec.seed, demo_days=spec.demo_days, demo_freq=spec.demo_freq
-    )
-    emit(Event("stage", {"stage": "computing features and labels"}))
-    prepared = prepare(dataset.frame, spec)
-    emit(Event("stage", {"stage": "training"}))
-    result = _fit(prepared, spec, on_epoch=lambda e: emit(Event("epoch", _epoch_data(e))))
-    emit(Event("stage", {"stage": "evaluating"}))
+    emit(stage_event("computing features and labels"))
+    prepared = prepare(frame, spec)
+    emit(stage_event("training"))
+    result = _fit(prepared, spec, on_epoch=lambda e: emit(_epoch_event(e)))
+    emit(stage_event("evaluating"))
     predicted = result.model.predict(prepared.x)
     metrics = _test_metrics(prepared, predicted)
     baselines = _baselines(prepared, spec.seed)
@@ -182,7 +104,7 @@ def run(spec: RunSpec, on_event: EventSink | None = None) -> RunResult:
     folds = walk_forward(prepared, spec, emit) if spec.walk_forward else None
     return RunResult(
         spec=spec,
-        dataset=dataset.describe(),
+        dataset=_provenance(frame, source),
         model=result.model,
         normalizer=prepared.normalizer,
         metrics=metrics,
@@ -194,6 +116,16 @@ def run(spec: RunSpec, on_event: EventSink | None = None) -> RunResult:
         backtest=trading,
         walk_forward=folds,
     )
+
+
+def _provenance(frame: pd.DataFrame, source: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``source`` with the frame's own rows and span (JSON-ready)."""
+    return {
+        **(source or {"name": "in-memory frame", "kind": "frame"}),
+        "rows": len(frame),
+        "start": frame.index[0].isoformat(),
+        "end": frame.index[-1].isoformat(),
+    }
 
 
 def prepare(frame: pd.DataFrame, spec: RunSpec) -> PreparedData:
@@ -302,7 +234,7 @@ def walk_forward(
         raise DataError(str(exc)) from None
     folds, tested = [], []
     for number, split in enumerate(fold_splits, start=1):
-        emit(Event("stage", {"stage": f"walk-forward fold {number} of {len(fold_splits)}"}))
+        emit(stage_event(f"walk-forward fold {number} of {len(fold_splits)}"))
         fold = with_split(prepared, split)
         trained = _fit(fold, spec)
         predicted = trained.model.predict(fold.x)
@@ -339,6 +271,20 @@ def _walk_forward_aggregate(
     }
 
 
+def train_config(spec: RunSpec) -> TrainConfig:
+    """The trainer's part of ``spec``."""
+    return TrainConfig(
+        epochs=spec.epochs,
+        lr=spec.lr,
+        momentum=spec.momentum,
+        weight_decay=spec.weight_decay,
+        patience=spec.patience,
+        min_delta=spec.min_delta,
+        batch_size=spec.batch_size,
+        seed=spec.seed,
+    )
+
+
 def _fit(
     prepared: PreparedData, spec: RunSpec, on_epoch: Callable[[EpochEvent], None] | None = None
 ) -> TrainResult:
@@ -350,7 +296,7 @@ def _fit(
         prepared.y[train_rows],
         prepared.x[validation_rows],
         prepared.y[validation_rows],
-        config=spec.train_config(),
+        config=train_config(spec),
         init=QScoreModel.default(len(features.DIMENSIONS)),
         on_epoch=on_epoch,
     )
@@ -380,10 +326,5 @@ def _rows(block: range) -> slice:
     return slice(block.start, block.stop)
 
 
-def _epoch_data(event: EpochEvent) -> dict[str, Any]:
-    return {
-        "epoch": event.epoch,
-        "epochs": event.epochs,
-        "train_loss": event.train_loss,
-        "val_loss": event.val_loss,
-    }
+def _epoch_event(event: EpochEvent) -> Event:
+    return epoch_event(event.epoch, event.epochs, event.train_loss, event.val_loss)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from ssots.errors import ParameterError
+from ssots.spec import DEFAULT_SPLIT, parse_split
 
-DEFAULT_RATIOS: tuple[float, float, float] = (0.6, 0.2, 0.2)
 MIN_BLOCK_ROWS = 10
 """Fewest rows any block may keep after the purge."""
 
@@ -32,25 +32,8 @@ class Split:
         return {name: len(rows) for name, rows in blocks.items()}
 
 
-def parse_ratios(text: str | Sequence[float]) -> tuple[float, float, float]:
-    """Read split ratios from ``"0.6,0.2,0.2"`` or a sequence; they must be three positive
-    fractions summing to 1.
-
-    Raises:
-        ParameterError: not three positive numbers that sum to 1.
-    """
-    hint = "`split` must be three fractions that sum to 1, e.g. 0.6,0.2,0.2"
-    try:
-        parts = [float(p) for p in text.split(",")] if isinstance(text, str) else list(text)
-    except ValueError:
-        raise ParameterError(f"{hint}; got {text!r}") from None
-    if len(parts) != 3 or min(parts) <= 0 or abs(sum(parts) - 1.0) > 1e-6:
-        raise ParameterError(f"{hint}; got {text!r}")
-    return parts[0], parts[1], parts[2]
-
-
 def chronological_split(
-    n_rows: int, ratios: Sequence[float] = DEFAULT_RATIOS, lookahead: int = 0
+    n_rows: int, ratios: Sequence[float] = DEFAULT_SPLIT, lookahead: int = 0
 ) -> Split:
     """Split ``n_rows`` labelled rows into oldest-first train / validation / test blocks.
 
@@ -66,7 +49,7 @@ def chronological_split(
     Raises:
         ParameterError: a block would keep fewer than ``MIN_BLOCK_ROWS`` rows.
     """
-    train_ratio, validation_ratio, _ = parse_ratios(ratios)
+    train_ratio, validation_ratio, _ = parse_split(ratios)
     validation_start = round(n_rows * train_ratio)
     test_start = round(n_rows * (train_ratio + validation_ratio))
     split = _purged(validation_start, test_start, n_rows, lookahead)

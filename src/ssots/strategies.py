@@ -9,24 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ssots import features
-from ssots.errors import ParameterError
-
-STRATEGIES: dict[str, str] = {
-    "momentum-cross": "Momentum Crossover",
-    "rsi-enhanced": "RSI Enhanced",
-    "bollinger-bands": "Bollinger Bands",
-    "macd-strategy": "MACD Strategy",
-}
-"""Strategy keys and their display names."""
-
-
-def check_strategy(strategy: str) -> str:
-    """Return ``strategy`` if it is known, else raise ParameterError listing the choices."""
-    if strategy not in STRATEGIES:
-        raise ParameterError(
-            f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
-        )
-    return strategy
+from ssots.spec import check_strategy
 
 
 def direction(strategy: str, indicators: pd.DataFrame, raw_dimensions: pd.DataFrame) -> np.ndarray:

@@ -9,7 +9,8 @@ import logging
 import threading
 
 from ssots.jobs.executor import Executor
-from ssots.store.jobs import CANCELLED, FAILED, JobStore, now
+from ssots.spec import JobStatus
+from ssots.store.jobs import JobStore, now
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class JobManager:
             if self.store.finish(
                 attempt,
                 [],
-                status=FAILED,
+                status=JobStatus.FAILED,
                 message=(f"the worker process ended without a result (exit code {exit_code})"),
             ):
                 log.error(
@@ -114,7 +115,7 @@ class JobManager:
             self.store.finish(
                 attempts[job_id],
                 [],
-                status=CANCELLED,
+                status=JobStatus.CANCELLED,
                 message="cancelled by request (the worker was stopped)",
             )
 
@@ -128,5 +129,5 @@ class JobManager:
             except Exception as exc:
                 log.exception("job %s: could not start a worker", attempt.job_id)
                 self.store.finish(
-                    attempt, [], status=FAILED, message=f"could not start a worker: {exc}"
+                    attempt, [], status=JobStatus.FAILED, message=f"could not start a worker: {exc}"
                 )

@@ -1,5 +1,5 @@
-"""A job's attempt inside a worker process: ``pipeline.run`` (the function the CLI calls)
-with an event sink that writes progress to the database in batches, honours cancellation,
+"""A job's attempt inside a worker process: the training service (the function the CLI
+calls) with an event sink that writes progress to the database in batches, honours cancellation,
 and records the outcome and the weights file under ``$SSOTS_HOME/runs/<job id>``."""
 
 from __future__ import annotations
@@ -14,16 +14,14 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from ssots.artifacts import weights_document, write_json
 from ssots.config import Settings
 from ssots.errors import SsotsError
+from ssots.events import Event
 from ssots.jobs.redact import redact
-from ssots.pipeline import Event, RunSpec, run
+from ssots.services.training import save_weights, train_run
+from ssots.spec import JobStatus, RunSpec
 from ssots.store import open_database
 from ssots.store.jobs import (
-    CANCELLED,
-    FAILED,
-    SUCCEEDED,
     Attempt,
     JobLostError,
     JobStore,
@@ -122,9 +120,6 @@ def run_attempt(attempt: Attempt, settings: Settings, server_pid: int) -> None:
     """
     _exit_with(server_pid)
     os.nice(WORKER_NICENESS)
-    # The pipeline resolves registered datasets from the environment's settings.
-    os.environ["SSOTS_HOME"] = str(settings.home)
-    os.environ["SSOTS_DATABASE_URL"] = settings.database_url
     database = open_database(settings, migrate=False)
     try:
         execute(attempt, JobStore(database), settings)
@@ -132,7 +127,7 @@ def run_attempt(attempt: Attempt, settings: Settings, server_pid: int) -> None:
         database.engine.dispose()
 
 
-def execute(attempt: Attempt, store: JobStore, settings: Settings) -> str | None:
+def execute(attempt: Attempt, store: JobStore, settings: Settings) -> JobStatus | None:
     """Run ``attempt`` to its end and record the outcome.
 
     Returns:
@@ -141,24 +136,24 @@ def execute(attempt: Attempt, store: JobStore, settings: Settings) -> str | None
     sink = EventSink(store, attempt)
     try:
         spec = RunSpec.build(**attempt.spec)
-        result = run(spec, sink)
-        document = weights_document(result)
-        path = write_json(settings.runs_dir / attempt.job_id / "weights.json", document)
+        result = train_run(spec, settings, sink)
+        path, document = save_weights(result, settings.runs_dir / attempt.job_id / "weights.json")
     except JobLostError:
         return None
     except JobCancelledError:
-        return _finish(store, sink, CANCELLED, "cancelled by request")
+        return _finish(store, sink, JobStatus.CANCELLED, "cancelled by request")
     except SsotsError as exc:
-        return _finish(store, sink, FAILED, redact(str(exc)))
+        return _finish(store, sink, JobStatus.FAILED, redact(str(exc)))
     except Exception as exc:
         log.error("job %s crashed:\n%s", attempt.job_id, redact(traceback.format_exc()))
-        return _finish(store, sink, FAILED, redact(f"internal error: {type(exc).__name__}: {exc}"))
+        message = redact(f"internal error: {type(exc).__name__}: {exc}")
+        return _finish(store, sink, JobStatus.FAILED, message)
     stopped = " (early stopping)" if result.stopped_early else ""
     message = f"finished: best epoch {result.best_epoch} of {len(result.history)}{stopped}"
     return _finish(
         store,
         sink,
-        SUCCEEDED,
+        JobStatus.SUCCEEDED,
         message,
         **_job_results(document),
         weights_path=str(path.relative_to(settings.home)),
@@ -176,8 +171,8 @@ def _job_results(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _finish(
-    store: JobStore, sink: EventSink, status: str, message: str, **fields: Any
-) -> str | None:
+    store: JobStore, sink: EventSink, status: JobStatus, message: str, **fields: Any
+) -> JobStatus | None:
     progress = {key: value for key, value in sink.progress.items() if key != "message"}
     landed = store.finish(
         sink.attempt, sink.pending, status=status, message=message, **progress, **fields

@@ -18,14 +18,11 @@ from typing import Any
 from sqlalchemy import Row, bindparam, delete, func, insert, literal, select, update
 
 from ssots.errors import SsotsError
+from ssots.spec import JobStatus
 from ssots.store.db import Database
 from ssots.store.tables import JobEventRow, JobRow
 
-QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
-    "queued", "running", "succeeded", "failed", "cancelled",
-)  # fmt: skip
-STATUSES: tuple[str, ...] = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
-FINAL: frozenset[str] = frozenset({SUCCEEDED, FAILED, CANCELLED})
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = JobStatus
 INTERRUPTED = "interrupted by server restart"
 
 JOBS = JobRow.__table__
@@ -167,7 +164,7 @@ class JobStore:
         return row
 
     def list(
-        self, *, status: str | None = None, limit: int = 50, offset: int = 0
+        self, *, status: JobStatus | None = None, limit: int = 50, offset: int = 0
     ) -> tuple[list[Job], int]:
         """Jobs newest first, optionally with one status, and how many match in all
         (without the large columns ``request``, ``result`` and ``summary``)."""
@@ -382,7 +379,7 @@ class JobStore:
         attempt: Attempt,
         events: Sequence[NewEvent],
         *,
-        status: str,
+        status: JobStatus,
         message: str,
         **fields: Any,
     ) -> bool:

@@ -6,9 +6,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, DateTime, Dialect, Enum, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from ssots.spec import JobStatus
+
+
+def _values(enum: type[JobStatus]) -> list[str]:
+    """Store an enum's values (``"queued"``), not its member names."""
+    return [member.value for member in enum]
 
 
 class Base(DeclarativeBase):
@@ -69,7 +76,9 @@ class JobRow(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), default="train")
-    status: Mapped[str] = mapped_column(String(12))
+    status: Mapped[JobStatus] = mapped_column(
+        Enum(JobStatus, native_enum=False, length=12, values_callable=_values)
+    )
     dataset: Mapped[str] = mapped_column(String(400), index=True)
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)

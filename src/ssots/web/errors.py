@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from ssots.errors import DataError, ParameterError, SsotsError
+from ssots.errors import DataError, ParameterError, SpecError, SsotsError
 from ssots.jobs.redact import redact
 from ssots.store.jobs import JobNotFoundError, QueueFullError
 from ssots.web.schemas import ErrorBody
@@ -41,13 +41,24 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
 
 
+def _detail(exc: Exception) -> dict[str, Any]:
+    """The body of a user error: one issue per field for run settings, else the message."""
+    if isinstance(exc, SpecError):
+        issues = [
+            {"loc": ["body", field], "msg": redact(message), "type": "value_error"}
+            for field, message in exc.issues
+        ]
+        return {"detail": issues}
+    return {"detail": redact(str(exc))}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn errors into 4xx JSON."""
 
     async def user_error(request: Request, exc: Exception) -> JSONResponse:
         status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 429 else None
-        return JSONResponse({"detail": redact(str(exc))}, status_code=status, headers=headers)
+        return JSONResponse(_detail(exc), status_code=status, headers=headers)
 
     async def method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
         # A path served by several routes (GET and POST /api/train) allows all their

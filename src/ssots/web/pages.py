@@ -9,7 +9,6 @@ a configured API token protects the data the same way for pages and API clients.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
@@ -21,8 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from ssots import __version__
-from ssots.store.jobs import STATUSES
-from ssots.strategies import STRATEGIES
+from ssots.spec import FIELDS, SPLIT_PATTERN, JobStatus, field_schema, vocabulary
 
 WEB = Path(__file__).parent
 PLOTLY_URL = "/static/vendor/plotly.min.js"
@@ -31,40 +29,29 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 """Cache policy of versioned assets (their URLs change with the package version)."""
 
 
-@dataclass(frozen=True)
-class NumberField:
-    """A numeric input of the training form; ``name`` is the ``POST /api/train`` field.
+FORM_GROUPS: dict[str, str] = {
+    "data": "Data",
+    "labels": "Labels and split",
+    "training": "Optimiser",
+    "backtest": "Backtest",
+}
+"""The form's sections (``ssots.spec`` field groups) under "Advanced", in display order."""
 
-    The form's ranges are those the dashboard offers (epochs 10-500 and learning rates
-    0.0001-0.1 as the earlier dashboard did); each lies within what the API accepts.
-    """
-
-    name: str
-    label: str
-    minimum: float
-    maximum: float | None
-    step: str
-    default: float | None
-    hint: str
-    advanced: bool = True
+BASIC_FIELDS: tuple[str, ...] = ("strategy", "epochs", "lr")
+"""Fields shown above "Advanced"; the dataset picker comes first."""
 
 
-FORM_FIELDS: tuple[NumberField, ...] = (
-    NumberField("epochs", "Epochs", 10, 500, "1", 50, "early stopping may end sooner", False),
-    NumberField("learningRate", "Learning rate", 0.0001, 0.1, "any", 0.01, "step size", False),
-    NumberField("momentum", "Momentum", 0, 0.99, "any", 0.9, "heavy-ball momentum"),
-    NumberField("weightDecay", "Weight decay", 0, 1, "any", 0, "L2 penalty"),
-    NumberField("patience", "Patience", 1, 100_000, "1", 50, "epochs without validation gain"),
-    NumberField("horizon", "Horizon (bars)", 1, 500, "1", 5, "bars a label looks ahead"),
-    NumberField("seed", "Seed", 0, None, "1", 42, "demo data, noise and shuffling"),
-    NumberField("batchSize", "Batch size", 1, None, "1", None, "empty: full batch"),
-    NumberField("demoDays", "Demo days", 90, 36_500, "1", 1095, "demo data only"),
-)
-"""The training form's numeric fields, in display order."""
+def form_fields() -> dict[str, list[dict[str, Any]]]:
+    """The training form: "basic" fields, then each advanced group's fields, every one as
+    ``ssots.spec.field_schema`` describes it (names, label, default, bounds, choices)."""
+    fields = [field_schema(name) for name in FIELDS if name != "dataset"]
+    groups: dict[str, list[dict[str, Any]]] = {"basic": []}
+    groups.update({group: [] for group in FORM_GROUPS})
+    for field in fields:
+        groups["basic" if field["name"] in BASIC_FIELDS else field["group"]].append(field)
+    groups["basic"].sort(key=lambda field: BASIC_FIELDS.index(field["name"]))
+    return groups
 
-LABEL_MODES: dict[str, str] = {"performance": "Performance (look-ahead)", "rules": "Rules"}
-DEFAULT_SPLIT = "0.6,0.2,0.2"
-SPLIT_PATTERN = r"\s*[0-9.]+\s*,\s*[0-9.]+\s*,\s*[0-9.]+\s*"
 
 NAV: tuple[tuple[str, str, str], ...] = (
     ("/", "Dashboard", "home"),
@@ -80,7 +67,7 @@ templates.env.globals.update(
     nav=NAV,
     version=__version__,
     plotly_url=f"{PLOTLY_URL}?v={version('plotly')}",
-    strategy_names=STRATEGIES,
+    vocabulary=vocabulary(),
 )
 
 JOB_ID = re.compile(r"[0-9a-f]{16}")
@@ -109,9 +96,8 @@ def training(request: Request) -> HTMLResponse:
         "training.html",
         "/training",
         "Model Training",
-        label_modes=LABEL_MODES,
-        fields=FORM_FIELDS,
-        split_default=DEFAULT_SPLIT,
+        form=form_fields(),
+        groups=FORM_GROUPS,
         split_pattern=SPLIT_PATTERN,
     )
 
@@ -125,8 +111,8 @@ def jobs(request: Request) -> HTMLResponse:
         "jobs.html",
         "/jobs",
         "Jobs",
-        statuses=STATUSES,
-        status=status if status in STATUSES else "",
+        statuses=list(JobStatus),
+        status=status if status in list(JobStatus) else "",
     )
 
 

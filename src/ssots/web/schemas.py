@@ -8,81 +8,65 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, create_model
+from pydantic.alias_generators import to_camel, to_snake
 
-from ssots.pipeline import RunSpec
-from ssots.store.jobs import STATUSES
-from ssots.strategies import STRATEGIES
+from ssots.spec import DEMO_TITLE, FIELDS, SPLIT_PATTERN, JobStatus, RunSpec
 
-
-def _limits(name: str) -> list[Any]:
-    """The constraints RunSpec puts on ``name``, so the API states the same ones."""
-    return RunSpec.model_fields[name].metadata
-
-
-StrategyName = Literal[*STRATEGIES]  # type: ignore[valid-type]
-JobStatus = Literal[*STATUSES]  # type: ignore[valid-type]
+JobStatusName = Literal[*JobStatus]  # type: ignore[valid-type]
 ContractStatus = Literal["queued", "in_progress", "success", "error", "cancelled"]
 
 
-class TrainRequest(BaseModel):
-    """The body of ``POST /api/train``; every field is optional and camelCase or
-    snake_case names are both accepted. Values must have their JSON type (no ``"50"`` or
-    ``true`` for a number)."""
+def _spec_field(name: str) -> tuple[Any, Any]:
+    """The ``POST /api/train`` field for ``RunSpec`` field ``name``: same type, default,
+    bounds and description; its camelCase API name or its snake_case twin accepted."""
+    field, api = RunSpec.model_fields[name], FIELDS[name].api
+    annotation: Any = field.annotation
+    if field.metadata:
+        annotation = Annotated[annotation, *field.metadata]
+    if name == "split":  # JSON has no tuples: text or a list of three fractions
+        fraction = Annotated[float, Field(gt=0, lt=1)]
+        annotation = Annotated[str, Field(pattern=f"^{SPLIT_PATTERN}$")] | Annotated[
+            list[fraction], Field(min_length=3, max_length=3)
+        ]
+    default = list(field.default) if name == "split" else field.default
+    return annotation, Field(
+        default,
+        description=field.description,
+        validation_alias=AliasChoices(api, to_snake(api)),
+        serialization_alias=api,
+    )
+
+
+class _TrainRequestBase(BaseModel):
+    """The dataset part of ``POST /api/train`` (the earlier system's contract)."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=True,
-        extra="forbid",
-        strict=True,
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", strict=True
     )
 
     dataset: str = Field(
-        "bitcoin-demo",
+        DEMO_TITLE,
         min_length=1,
         max_length=300,
-        description="demo name (datasetSource demo), or a registered dataset's id or name "
-        "(datasetSource local)",
+        description="the demo's name (datasetSource demo), or a registered dataset's id or "
+        "name (datasetSource registered; `local` is accepted as the earlier name)",
     )
-    dataset_source: Literal["kaggle", "demo", "local"] = "demo"
+    dataset_source: Literal["kaggle", "demo", "registered", "local"] = "demo"
     kaggle_dataset: str | None = Field(
         None, max_length=300, description="Kaggle handle owner/slug[/file] (datasetSource kaggle)"
     )
-    strategy: StrategyName = "momentum-cross"
-    epochs: Annotated[int, *_limits("epochs")] = 50
-    learning_rate: Annotated[float, *_limits("lr")] = 0.01
-    momentum: Annotated[float, *_limits("momentum")] | None = None
-    weight_decay: Annotated[float, *_limits("weight_decay")] | None = None
-    patience: Annotated[int, *_limits("patience")] | None = None
-    batch_size: Annotated[int, Field(ge=1)] | None = None
-    labels: Literal["performance", "rules"] | None = None
-    horizon: Annotated[int, *_limits("horizon")] | None = None
-    seed: Annotated[int, *_limits("seed")] | None = None
-    split: (
-        Annotated[str, Field(pattern=r"^\s*[0-9.]+\s*,\s*[0-9.]+\s*,\s*[0-9.]+\s*$")]
-        | Annotated[list[Annotated[float, Field(gt=0, lt=1)]], Field(min_length=3, max_length=3)]
-        | None
-    ) = Field(
-        None,
-        description='train,validation,test fractions summing to 1: "0.6,0.2,0.2" '
-        "or [0.6, 0.2, 0.2]",
-    )
-    demo_days: Annotated[int, *_limits("demo_days")] | None = Field(
-        None, description="days of demo data (datasetSource demo; default 1095)"
-    )
-    walk_forward: Annotated[int, *_limits("walk_forward")] | None = Field(
-        None, description="also validate with this many expanding-window folds (2-20)"
-    )
-    threshold: Annotated[float, *_limits("threshold")] | None = Field(
-        None, description="Q-filter threshold (default: median predicted Q on training rows)"
-    )
-    fee_bp: Annotated[float, *_limits("fee_bp")] | None = Field(
-        None, description="backtest fee per unit of position change, basis points (default 10)"
-    )
-    slippage_bp: Annotated[float, *_limits("slippage_bp")] | None = Field(
-        None, description="backtest slippage per unit of position change, basis points"
-    )
+
+
+TrainRequest = create_model(
+    "TrainRequest",
+    __base__=_TrainRequestBase,
+    __doc__="The body of ``POST /api/train``: every field is optional, with the defaults of "
+    "``ssots train``; camelCase or snake_case names are both accepted. Values must have their "
+    "JSON type (no ``\"50\"`` or ``true`` for a number).",
+    **{name: _spec_field(name) for name in FIELDS if name != "dataset"},
+)
+"""The request schema, derived field by field from ``ssots.spec.RunSpec``."""
 
 
 class _Camel(BaseModel):
@@ -130,7 +114,7 @@ class JobSummary(BaseModel):
 
     id: str
     kind: str
-    status: JobStatus
+    status: JobStatusName
     dataset: str
     strategy: str | None
     created_at: str

@@ -7,14 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from ssots.artifacts import legacy_omega
-from ssots.store.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job, now
+from ssots.spec import JobStatus
+from ssots.store.jobs import Job, now
 
 CONTRACT_STATUS: dict[str, str] = {
-    QUEUED: "queued",
-    RUNNING: "in_progress",
-    SUCCEEDED: "success",
-    FAILED: "error",
-    CANCELLED: "cancelled",
+    JobStatus.QUEUED: "queued",
+    JobStatus.RUNNING: "in_progress",
+    JobStatus.SUCCEEDED: "success",
+    JobStatus.FAILED: "error",
+    JobStatus.CANCELLED: "cancelled",
 }
 """Job statuses in the earlier system's vocabulary."""
 
@@ -26,7 +27,7 @@ def iso(moment: datetime | None) -> str | None:
 
 def progress(row: Job) -> float:
     """Percent done: epochs run of the most allowed (100 once the job succeeded)."""
-    if row.status == SUCCEEDED:
+    if row.status == JobStatus.SUCCEEDED:
         return 100.0
     return round(min(100.0, 100.0 * row.epoch / row.epochs), 1) if row.epochs else 0.0
 

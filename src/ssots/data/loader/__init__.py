@@ -34,7 +34,7 @@ from ssots.data.loader.report import LoadReport, _count, _report
 from ssots.data.loader.timestamps import _find_time_column, _join_date_and_clock, _parse_times
 from ssots.errors import DataError, ParameterError
 from ssots.features import LONGEST_WINDOW
-from ssots.labels import DEFAULT_HORIZON
+from ssots.spec import DEFAULT_HORIZON
 
 __all__ = ["COLUMNS", "MIN_ROWS", "PRICE_COLUMNS", "LoadReport", "load", "normalize_frame"]
 

@@ -12,10 +12,11 @@ import anyio
 from fastapi import APIRouter, Header, HTTPException, Path, Query
 from fastapi.responses import FileResponse, StreamingResponse
 
-from ssots.store.jobs import CANCELLED, FINAL, JobStore
+from ssots.spec import JobStatus
+from ssots.store.jobs import JobStore
 from ssots.web.deps import ServicesDep
 from ssots.web.errors import error_responses
-from ssots.web.schemas import JobDetail, JobHistory, JobList, JobStatus
+from ssots.web.schemas import JobDetail, JobHistory, JobList
 from ssots.web.views import job_detail, job_summary
 
 router = APIRouter(tags=["jobs"])
@@ -74,7 +75,7 @@ def cancel_job(services: ServicesDep, job_id: JobId) -> dict[str, Any]:
     is ``running`` with ``cancel_requested`` until then). Cancelling a cancelled job is a
     no-op; a job that already succeeded or failed answers 409."""
     row = services.jobs.request_cancel(job_id)
-    if row.status in FINAL and row.status != CANCELLED:
+    if row.status.is_final and row.status != JobStatus.CANCELLED:
         raise HTTPException(409, f"job {job_id} already {row.status}; nothing to cancel")
     services.jobs_changed()
     return job_detail(row)
@@ -188,7 +189,7 @@ async def _event_stream(store: JobStore, job_id: str, after: int) -> AsyncIterat
             yield _frame(event.kind, event.data, event.seq)
         if len(events) == SSE_PAGE:
             continue
-        if status in FINAL:
+        if JobStatus(status).is_final:
             yield _frame("done", job_summary(await anyio.to_thread.run_sync(store.get, job_id)))
             return
         if events:

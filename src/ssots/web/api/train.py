@@ -3,18 +3,16 @@ backed by real jobs."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 from fastapi import APIRouter, Body, HTTPException, Query
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 
 from ssots.data.catalog import CATALOG, catalog_entry
-from ssots.data.datasets import DEMO, KAGGLE
+from ssots.data.datasets import KAGGLE
 from ssots.data.kaggle import parse_ref
-from ssots.errors import ParameterError
-from ssots.pipeline import RunSpec
+from ssots.errors import ParameterError, SpecError
+from ssots.spec import DEMO, DEMO_TITLE, FIELDS, RunSpec
 from ssots.store.jobs import JobNotFoundError, now
 from ssots.web.deps import Services, ServicesDep
 from ssots.web.errors import error_responses
@@ -22,16 +20,6 @@ from ssots.web.schemas import TrainAccepted, TrainRequest, TrainStatus
 from ssots.web.views import iso, train_status
 
 router = APIRouter(tags=["train"])
-
-_SPEC_FIELDS: dict[str, str] = {
-    "lr": "learningRate",
-    **{
-        name: field.alias or name
-        for name, field in TrainRequest.model_fields.items()
-        if name in RunSpec.model_fields
-    },
-}
-"""RunSpec field -> the request field it comes from."""
 
 _LISTED = 20
 """Most choices an error message lists."""
@@ -97,40 +85,23 @@ async def training_status(
 
 def _spec(body: TrainRequest, dataset: str) -> RunSpec:
     """The run settings of ``body``; a value RunSpec refuses is a 422 naming its field."""
-    values: dict[str, Any] = {
-        name: getattr(body, name)
-        for name in _SPEC_FIELDS
-        if name in TrainRequest.model_fields and getattr(body, name) is not None
-    }
-    values.update(dataset=dataset, lr=body.learning_rate)
-    try:
-        return RunSpec(**values)
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [
-                {
-                    "type": error["type"],
-                    "msg": error["msg"],
-                    "loc": ("body", _SPEC_FIELDS.get(str(error["loc"][0]), str(error["loc"][0]))),
-                }
-                for error in exc.errors(include_input=False, include_context=False)
-            ]
-        ) from None
+    values = body.model_dump(exclude={"dataset", "dataset_source", "kaggle_dataset"})
+    return RunSpec.build(name_of=lambda name: FIELDS[name].api, dataset=dataset, **values)
 
 
 def _dataset(body: TrainRequest, services: Services) -> str:
     """The RunSpec dataset of the request: ``demo``, a registered dataset's id, or
     ``kaggle:HANDLE[/FILE]``; never a path a client sent."""
-    if body.dataset_source == "demo":
-        if "demo" not in body.dataset.lower():
+    if body.dataset_source == DEMO:
+        if DEMO not in body.dataset.lower():
             _invalid(
                 "dataset",
                 f"{body.dataset!r} is not the demo; with datasetSource 'demo' "
-                "use 'bitcoin-demo' (or 'demo'); for an uploaded or registered dataset "
-                "use datasetSource 'local'",
+                f"use {DEMO_TITLE!r} (or {DEMO!r}); for an uploaded or registered dataset "
+                "use datasetSource 'registered'",
             )
         return DEMO
-    if body.dataset_source == "local":
+    if body.dataset_source in ("registered", "local"):
         record = services.datasets.find(body.dataset)
         if record is None:
             known = [f"{r.name} ({r.id})" for r in services.datasets.list()[:_LISTED]]
@@ -166,4 +137,4 @@ def _kaggle_dataset(reference: str, services: Services) -> str:
 
 
 def _invalid(field: str, message: str) -> NoReturn:
-    raise RequestValidationError([{"type": "value_error", "loc": ("body", field), "msg": message}])
+    raise SpecError([(field, message)])

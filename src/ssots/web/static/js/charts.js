@@ -1,6 +1,8 @@
 // Plotly.js charts in the dashboard's dark theme. Plotly is loaded as a classic script
 // (window.Plotly) from the plotly package's own bundle before these modules run.
 
+import { SPEC } from "./spec.js";
+
 const { Plotly } = window;
 
 export const COLORS = {
@@ -102,14 +104,14 @@ export function weightsChart(element, parameters) {
   }), CONFIG);
 }
 
-/** Books of a backtest: key, name, line style (buy and hold, often equal to the strategy, is
- * dotted so that both stay visible). */
-const BOOKS = [["strategy", "strategy", "solid"], ["q_filtered", "Q-filtered", "solid"],
-  ["buy_and_hold", "buy and hold", "dot"]];
+/** Line style per book: buy and hold, often equal to the strategy, is dotted so that both
+ * stay visible. */
+const DASH = { buy_and_hold: "dot" };
 
 /** Equity curves of the three books of a backtest. */
 export function equityChart(element, equity) {
-  const traces = BOOKS.map(([key, name, dash]) => line(name, COLORS[key], equity.times, equity[key], dash));
+  const traces = Object.entries(SPEC.books).map(([key, name]) =>
+    line(name, COLORS[key], equity.times, equity[key], DASH[key] ?? "solid"));
   return Plotly.react(element, traces, layout({
     hovermode: "x unified", yaxis: axis({ title: { text: "equity (start = 1)" } }),
   }), CONFIG);

@@ -4,15 +4,15 @@
 import { ApiError, api, followEvents } from "./api.js";
 import { LossChart, equityChart, weightsChart } from "./charts.js";
 import { duration, fillTable, h, number, part, percent, setBadge } from "./format.js";
+import { FINAL, SPEC } from "./spec.js";
 
-export const FINAL = new Set(["succeeded", "failed", "cancelled"]);
 const HISTORY_POINTS = 500;
 /** Beyond this many drawn points the chart is redrawn from the server's downsampled history. */
 const LIVE_POINTS = 2000;
 const METRICS = [
   ["mse", "MSE", "lower"], ["mae", "MAE", "lower"], ["rmse", "RMSE", "lower"], ["r2", "R²", "higher"],
 ];
-const BOOKS = [["strategy", "Strategy"], ["q_filtered", "Q-filtered"], ["buy_and_hold", "Buy and hold"]];
+const BOOKS = Object.entries(SPEC.books);
 const BOOK_METRICS = [
   ["total_return", "Total return", percent], ["cagr", "CAGR", percent],
   ["sharpe", "Sharpe", (v) => number(v, 3)], ["sortino", "Sortino", (v) => number(v, 3)],

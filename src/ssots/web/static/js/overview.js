@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { notice, part } from "./format.js";
 import { datasetNames, showJobs } from "./jobs-table.js";
+import { DEMO_REQUEST } from "./spec.js";
 
 const RECENT = 8;
 
@@ -28,7 +29,7 @@ trainDemo.addEventListener("click", async () => {
   trainDemo.disabled = true;
   try {
     const { jobId } = await api("/api/train", {
-      method: "POST", json: { datasetSource: "demo", dataset: "bitcoin-demo" },
+      method: "POST", json: DEMO_REQUEST,
     });
     location.assign(`/jobs/${jobId}`);
   } catch (error) {

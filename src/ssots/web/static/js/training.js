@@ -5,7 +5,8 @@
 import { ApiError, api } from "./api.js";
 import { h, notice, part } from "./format.js";
 import { datasetNames, showJobs } from "./jobs-table.js";
-import { FINAL, JobView } from "./jobview.js";
+import { JobView } from "./jobview.js";
+import { DEMO_REQUEST, FINAL, SPEC } from "./spec.js";
 
 const HISTORY_ROWS = 10;
 const GROUPS = [
@@ -49,9 +50,11 @@ async function loadDatasets() {
   return items;
 }
 
-/** The demo's length applies to the demo only. */
+/** The demo's length and spacing apply to the demo only. */
 function onDatasetChange() {
-  form.elements.demoDays.disabled = datasets[form.elements.dataset.value]?.source !== "demo";
+  const notDemo = datasets[form.elements.dataset.value]?.source !== "demo";
+  form.elements.demoDays.disabled = notDemo;
+  form.elements.demoFreq.disabled = notDemo;
 }
 
 async function refreshHistory(items) {
@@ -129,19 +132,16 @@ function showServerErrors(detail) {
   return null;
 }
 
-/** The POST /api/train body of the form. */
+/** The POST /api/train body of the form: every enabled, non-empty field of the spec. */
 function requestBody() {
   const item = datasets[form.elements.dataset.value];
-  const body = {
-    ...(item?.train_request ?? { datasetSource: "demo", dataset: "bitcoin-demo" }),
-    strategy: form.elements.strategy.value,
-    labels: form.elements.labels.value,
-  };
-  for (const input of form.querySelectorAll("input[type=number]:not(:disabled)")) {
-    if (input.value !== "") body[input.name] = Number(input.value);
+  const body = { ...(item?.train_request ?? DEMO_REQUEST) };
+  for (const field of SPEC.fields) {
+    const input = field.name === "dataset" ? null : form.elements[field.api];
+    const value = input?.value.trim();
+    if (!input || input.disabled || !value) continue;
+    body[field.api] = field.type === "integer" || field.type === "number" ? Number(value) : value;
   }
-  const split = form.elements.split.value.trim();
-  if (split) body.split = split;
   return body;
 }
 
