@@ -18,8 +18,7 @@ from ssots.backtest import BOOKS, DEFAULT_FEE_BP, BacktestResult, backtest
 from ssots.data.datasets import open_dataset
 from ssots.errors import DataError, ParameterError
 from ssots.labels import DEFAULT_HORIZON, label_lookahead, performance_labels, rules_labels
-from ssots.model import QScoreModel
-from ssots.trainer import EpochEvent, TrainConfig, TrainResult, train
+from ssots.model import EpochEvent, QScoreModel, TrainConfig, TrainResult, train
 
 
 class RunSpec(BaseModel):
