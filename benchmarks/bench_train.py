@@ -2,7 +2,7 @@
 
 Run: ``python benchmarks/bench_train.py [--rows N] [--epochs E]``. Labels come from a
 planted model plus noise. The first epoch is a warm-up; the next ``--epochs`` epochs of
-``ssots.trainer.train`` are timed from the ``on_epoch`` callback, so the one-off data
+``ssots.model.train`` are timed from the ``on_epoch`` callback, so the one-off data
 preparation is reported separately. The last line is the throughput in row-epochs/s.
 """
 
@@ -14,8 +14,7 @@ import time
 
 import numpy as np
 
-from ssots.model import PreparedData, QScoreModel
-from ssots.trainer import EpochEvent, TrainConfig, train
+from ssots.model import EpochEvent, KernelRows, QScoreModel, TrainConfig, train
 
 TARGET = 20e6
 
@@ -33,7 +32,7 @@ def main() -> None:
     y = planted.predict(X) + rng.normal(0.0, 0.01, args.rows)
 
     start = time.perf_counter()
-    PreparedData.from_arrays(X, y)
+    KernelRows.from_arrays(X, y)
     prepare = time.perf_counter() - start
 
     stamps: list[float] = []

@@ -7,8 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ssots.model import QScoreModel
-from ssots.trainer import TrainConfig, train
+from ssots.model import QScoreModel, TrainConfig, train
 
 
 def planted(seed: int, n: int = 20_000) -> tuple[np.ndarray, np.ndarray, QScoreModel]:

@@ -1,9 +1,8 @@
 """QScoreModel: forward pass against the formulas of MODEL.md section 5, analytic gradient
-against central finite differences, projection, persistence and parameter names."""
+against central finite differences, projection, parameter round trips (as vectors and
+through the weights document) and parameter names."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
@@ -11,11 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from ssots.errors import ParameterError
-from ssots.features import DIMENSIONS
+from ssots.artifacts import SCHEMA, read_weights, write_json
+from ssots.errors import DataError, ParameterError
+from ssots.features import DIMENSIONS, Normalizer
 from ssots.model import (
     DEFAULT_PROFILE_8,
-    PreparedData,
+    KernelRows,
     QScoreModel,
     mean_squared_error,
     objective,
@@ -119,13 +119,13 @@ def test_gradient_is_consistent_across_row_blocks() -> None:
     assert loss == pytest.approx(np.mean((reference(theta, X)["q"] - y) ** 2), rel=1e-12)
 
 
-def test_prepared_data_take_and_mse_agree_with_arrays() -> None:
+def test_kernel_rows_take_and_mse_agree_with_arrays() -> None:
     rng = np.random.default_rng(5)
     X, y = rng.random((100, 3)), rng.random(100)
     theta = QScoreModel.default(3).to_vector()
     rows = np.array([5, 1, 99, 42])
-    subset = PreparedData.from_arrays(X, y).take(rows)
-    direct = PreparedData.from_arrays(X[rows], y[rows])
+    subset = KernelRows.from_arrays(X, y).take(rows)
+    direct = KernelRows.from_arrays(X[rows], y[rows])
     assert mean_squared_error(theta, subset) == mean_squared_error(theta, direct)
     assert objective(theta, direct).mse == mean_squared_error(theta, direct)
 
@@ -201,28 +201,42 @@ def test_default_initialisation() -> None:
         QScoreModel.default(0)
 
 
-def test_vector_and_dict_round_trips(tmp_path) -> None:
+def weights_file(model: QScoreModel, path, drop: str | None = None):
+    """A minimal ``ssots.weights/1`` document holding ``model``, written to ``path``."""
+    parameters = dict(zip(model.param_names(), model.to_vector().tolist(), strict=True))
+    if drop is not None:
+        del parameters[drop]
+    rows = np.random.default_rng(0).random((50, model.n_dims))
+    document = {
+        "schema": SCHEMA,
+        "dimensions": list(DIMENSIONS),
+        "parameters": parameters,
+        "normalizer": Normalizer().fit(rows).to_dict(),
+        "strategy": "momentum-cross",
+    }
+    return write_json(path, document)
+
+
+def test_vector_and_weights_document_round_trips(tmp_path) -> None:
     rng = np.random.default_rng(6)
     model = QScoreModel.from_vector(QScoreModel.project(rng.random(13)))
     assert np.array_equal(QScoreModel.from_vector(model.to_vector()).to_vector(), model.to_vector())
-    state = json.loads(json.dumps(model.to_dict()))
-    assert state["dimensions"] == list(DIMENSIONS)
-    assert np.array_equal(QScoreModel.from_dict(state).to_vector(), model.to_vector())
-    path = tmp_path / "model.json"
-    model.save(path)
-    loaded = QScoreModel.load(path)
+    assert model.param_names()[:8] == [f"w_{name}" for name in DIMENSIONS]
+    path = weights_file(model, tmp_path / "model.json")
+    loaded = read_weights(path).model
     assert np.array_equal(loaded.to_vector(), model.to_vector())
     X = rng.random((10, 8))
     assert np.array_equal(loaded.predict(X), model.predict(X))
 
 
-def test_load_and_from_dict_errors(tmp_path) -> None:
-    with pytest.raises(ParameterError, match="lacks alpha"):
-        QScoreModel.from_dict({"w": [1.0], "beta": 0, "gamma": 0, "delta_min": 0, "delta_max": 0})
+def test_weights_document_errors(tmp_path) -> None:
+    model = QScoreModel.default(8)
+    with pytest.raises(DataError, match=r"is damaged.*alpha"):
+        read_weights(weights_file(model, tmp_path / "partial.json", drop="alpha"))
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(ParameterError, match="not a saved QScoreModel"):
-        QScoreModel.load(bad)
+    with pytest.raises(DataError, match="is not JSON"):
+        read_weights(bad)
 
 
 def test_param_names() -> None:

@@ -8,8 +8,7 @@ import pytest
 
 from planted import planted, planted_check
 from ssots.errors import ParameterError
-from ssots.model import PreparedData, QScoreModel, mean_squared_error
-from ssots.trainer import EpochEvent, TrainConfig, train
+from ssots.model import EpochEvent, KernelRows, QScoreModel, TrainConfig, mean_squared_error, train
 
 
 def test_planted_model_is_recovered() -> None:
@@ -59,7 +58,7 @@ def test_early_stopping_restores_the_best_parameters() -> None:
     assert 1 < best < result.epochs_run == best + config.patience == len(val)
     assert min(val) == val[best - 1]
     assert max(val[best:]) > val[best - 1]
-    restored = mean_squared_error(result.model.to_vector(), PreparedData.from_arrays(X_val, y_val))
+    restored = mean_squared_error(result.model.to_vector(), KernelRows.from_arrays(X_val, y_val))
     assert restored == val[best - 1]
 
 
@@ -77,7 +76,7 @@ def test_without_validation_all_epochs_run_and_last_parameters_are_kept() -> Non
     assert all(row["val_loss"] is None for row in result.history)
     longer = train(X, y, config=TrainConfig(epochs=13))
     # Full batch reports the MSE at the parameters the epoch started from.
-    start_13 = mean_squared_error(result.model.to_vector(), PreparedData.from_arrays(X, y))
+    start_13 = mean_squared_error(result.model.to_vector(), KernelRows.from_arrays(X, y))
     assert longer.history[12]["train_loss"] == pytest.approx(start_13, rel=1e-12)
     assert not np.array_equal(longer.model.to_vector(), result.model.to_vector())
 
@@ -85,7 +84,7 @@ def test_without_validation_all_epochs_run_and_last_parameters_are_kept() -> Non
 def test_first_train_loss_is_the_initial_mse() -> None:
     X, y = small_problem()
     result = train(X, y, config=TrainConfig(epochs=1))
-    initial = mean_squared_error(QScoreModel.default(8).to_vector(), PreparedData.from_arrays(X, y))
+    initial = mean_squared_error(QScoreModel.default(8).to_vector(), KernelRows.from_arrays(X, y))
     assert result.history[0]["train_loss"] == pytest.approx(initial, rel=1e-12)
 
 

@@ -16,8 +16,8 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {
     "QScoreModel": "ssots.model",
     "QScoreRegressor": "ssots.model",
-    "TrainConfig": "ssots.trainer",
-    "train": "ssots.trainer",
+    "TrainConfig": "ssots.model",
+    "train": "ssots.model",
     "RunSpec": "ssots.pipeline",
     "RunResult": "ssots.pipeline",
     "run": "ssots.pipeline",

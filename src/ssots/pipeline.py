@@ -21,9 +21,8 @@ from ssots.backtest import BacktestResult, backtest
 from ssots.errors import DataError, ParameterError
 from ssots.events import Event, EventSink, epoch_event, stage_event
 from ssots.labels import label_lookahead, performance_labels, rules_labels
-from ssots.model import QScoreModel
+from ssots.model import EpochEvent, QScoreModel, TrainConfig, TrainResult, train
 from ssots.spec import BOOKS, RunSpec
-from ssots.trainer import EpochEvent, TrainConfig, TrainResult, train
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,14 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ssots.errors import ParameterError
-from ssots.model import PreparedData, QScoreModel, mean_squared_error, objective
+from ssots.model._kernel import KernelRows, mean_squared_error, objective
+from ssots.model._qscore import QScoreModel
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class EpochEvent:
-    """Progress report passed to the ``on_epoch`` callback after every epoch.
+    """One epoch's record: passed to the ``on_epoch`` callback after every epoch, and (as a
+    dict of the same fields) one entry of :attr:`TrainResult.history`.
 
     Attributes:
         epoch: 1-based number of the epoch just finished.
@@ -88,7 +90,8 @@ class TrainResult:
     Attributes:
         model: with validation data, the parameters of the epoch with the best
             validation MSE (whether or not training stopped early); else the last ones.
-        history: one dict per epoch with ``epoch``, ``train_loss`` and ``val_loss``.
+        history: one dict per epoch, the fields of its :class:`EpochEvent` (``epoch``,
+            ``epochs``, ``train_loss``, ``val_loss``).
         best_epoch: epoch whose parameters ``model`` holds.
         stopped_early: True when patience ran out before ``epochs``.
         epochs_run: number of epochs trained.
@@ -136,7 +139,7 @@ def train(
         ParameterError: malformed data, mismatched dimensions or a bad ``init``.
     """
     config = config or TrainConfig()
-    train_data = PreparedData.from_arrays(X_train, y_train)
+    train_data = KernelRows.from_arrays(X_train, y_train)
     if train_data.n_rows == 0:
         raise ParameterError("`X_train` must have at least one row")
     val_data = _validation_data(X_val, y_val, train_data.n_dims)
@@ -148,9 +151,10 @@ def train(
     for epoch in range(1, config.epochs + 1):
         train_loss = _run_epoch(theta, velocity, train_data, config, rng)
         val_loss = None if val_data is None else mean_squared_error(theta, val_data)
-        history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss})
+        event = EpochEvent(epoch, config.epochs, train_loss, val_loss)
+        history.append(asdict(event))
         if on_epoch is not None:
-            on_epoch(EpochEvent(epoch, config.epochs, train_loss, val_loss))
+            on_epoch(event)
         if val_loss is not None and stopper.should_stop(epoch, val_loss, theta):
             break
     if val_data is None:
@@ -185,7 +189,7 @@ class _EarlyStopping:
 def _run_epoch(
     theta: np.ndarray,
     velocity: np.ndarray,
-    data: PreparedData,
+    data: KernelRows,
     config: TrainConfig,
     rng: np.random.Generator,
 ) -> float:
@@ -200,9 +204,7 @@ def _run_epoch(
     return total / data.n_rows
 
 
-def _step(
-    theta: np.ndarray, velocity: np.ndarray, data: PreparedData, config: TrainConfig
-) -> float:
+def _step(theta: np.ndarray, velocity: np.ndarray, data: KernelRows, config: TrainConfig) -> float:
     """One projected heavy-ball update in place; returns the MSE before it."""
     result = objective(theta, data, config.weight_decay)
     velocity *= config.momentum
@@ -211,14 +213,12 @@ def _step(
     return result.mse
 
 
-def _validation_data(
-    X_val: ArrayLike | None, y_val: ArrayLike | None, d: int
-) -> PreparedData | None:
+def _validation_data(X_val: ArrayLike | None, y_val: ArrayLike | None, d: int) -> KernelRows | None:
     if (X_val is None) != (y_val is None):
         raise ParameterError("pass both `X_val` and `y_val`, or neither")
     if X_val is None:
         return None
-    data = PreparedData.from_arrays(X_val, y_val)
+    data = KernelRows.from_arrays(X_val, y_val)
     if data.n_dims != d or data.n_rows == 0:
         raise ParameterError(
             f"`X_val` must have at least one row and {d} columns like `X_train`, "

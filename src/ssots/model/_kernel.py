@@ -1,0 +1,397 @@
+"""The maths of the Q-score model (MODEL.md section 5): forward pass, loss, analytic
+gradient and projection, on a parameter vector and rows in the kernel's layout.
+
+For ``d`` dimensions the model has ``d + 5`` parameters (13 for the eight Q-dimensions),
+laid out as the vector ``theta = [w_1..w_d, alpha, beta, gamma, delta_min, delta_max]``::
+
+    L     = w . x                          G = exp(w . ln x~),  x~ = clip(x, 1e-6, 1)
+    B     = (1 - gamma) L + gamma G        cos = L / (|w| |x| + 1e-6)
+    kappa = 1 - 2 sum_i w_i |x_i - L|      s = alpha cos + beta kappa
+    r     = sigmoid((s - 0.7) / 0.05)      delta = delta_min + (delta_max - delta_min) r
+    Q     = clip(B + delta, 0, 1)
+
+The loss is ``MSE(Q, y) + weight_decay * sum(theta^2)`` with an analytic gradient. The
+kernel works on :class:`KernelRows` (``x`` and ``ln x~`` stored transposed, row norms
+precomputed once per dataset) in cache-sized blocks of rows: an evaluation streams the
+data from memory once and keeps every per-row quantity in cache. At a kink the gradient
+takes ``sign(0) = 0`` (for ``|x_i - L|``) and 0 where ``Q`` is clipped.
+
+This module knows nothing of the model class, the trainer or the estimator built on it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike
+from threadpoolctl import ThreadpoolController
+
+from ssots.errors import ParameterError
+
+EPS = 1e-6
+"""Floor of ``x`` inside the logarithm, and the guard added to ``|w| |x|``."""
+
+RAMP_CENTER = 0.7
+RAMP_WIDTH = 0.05
+_LOWER = np.array([0.0, 0.0, 0.0, 0.0])  # alpha, beta, gamma, delta_min
+_UPPER = np.array([1.0, 1.0, 0.5, 0.1])
+_DELTA_MAX_UPPER = 0.2
+_BLOCK_ROWS = 16384
+
+# Rows of the per-block work matrix ``h``: linear combinations of them are one gemv.
+_L, _G, _R, _ONE, _COS, _K1, _S = range(7)
+
+
+@dataclass(frozen=True, eq=False)
+class KernelRows:
+    """Rows in the layout the kernel wants, built once per dataset and reused every epoch.
+
+    Attributes:
+        zt: ``(2d, n)`` float64, rows ``0..d-1`` are ``x`` transposed, rows ``d..2d-1``
+            are ``ln clip(x, 1e-6, 1)`` transposed.
+        norms: ``(n,)`` Euclidean row norms ``|x|``.
+        y: ``(n,)`` targets, or None when only predicting.
+    """
+
+    zt: np.ndarray
+    norms: np.ndarray
+    y: np.ndarray | None = None
+
+    @classmethod
+    def from_arrays(cls, X: ArrayLike, y: ArrayLike | None = None) -> KernelRows:
+        """Validate ``X`` (rows x d) and optional ``y`` and precompute the invariants.
+
+        Raises:
+            ParameterError: ``X`` is not a finite 2-D array with a column, or ``y`` is not
+                a finite 1-D array with one value per row.
+        """
+        x = _finite_2d(X)
+        d = x.shape[1]
+        zt = np.empty((2 * d, x.shape[0]))
+        zt[:d] = x.T
+        np.clip(zt[:d], EPS, 1.0, out=zt[d:])
+        np.log(zt[d:], out=zt[d:])
+        norms = np.sqrt(np.einsum("ij,ij->i", x, x))
+        return cls(zt, norms, None if y is None else _targets(y, x.shape[0]))
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return self.zt.shape[1]
+
+    @property
+    def n_dims(self) -> int:
+        """Number of dimensions ``d``."""
+        return self.zt.shape[0] // 2
+
+    def take(self, rows: np.ndarray) -> KernelRows:
+        """The rows at the integer positions ``rows``, in that order (e.g. a mini-batch)."""
+        y = None if self.y is None else self.y[rows]
+        return KernelRows(self.zt[:, rows], self.norms[rows], y)
+
+
+class Objective(NamedTuple):
+    """Value of the training objective at one parameter vector."""
+
+    loss: float
+    """``mse + weight_decay * sum(theta^2)``."""
+    mse: float
+    """Mean squared error of the clipped ``Q`` against ``y``."""
+    grad: np.ndarray
+    """Gradient of ``loss`` with respect to ``theta`` (length ``d + 5``)."""
+
+
+def objective(theta: ArrayLike, data: KernelRows, weight_decay: float = 0.0) -> Objective:
+    """Loss, MSE and analytic gradient of the model ``theta`` on ``data``.
+
+    Args:
+        theta: parameter vector ``[w_1..w_d, alpha, beta, gamma, delta_min, delta_max]``.
+        data: prepared rows with targets.
+        weight_decay: coefficient of the L2 penalty ``sum(theta^2)``.
+
+    Returns:
+        The :class:`Objective`; where ``Q`` is clipped its gradient is taken as 0.
+
+    Raises:
+        ParameterError: ``data`` has no targets or a different ``d`` than ``theta``.
+    """
+    theta = np.asarray(theta, dtype=np.float64)
+    coef = _Coefficients(theta, _check_targets(data))
+    sse = np.zeros(_n_blocks(data.n_rows))
+    sums = np.zeros((sse.size, coef.d + 8))
+
+    def work(ws: _Workspace, block: int, rows: slice) -> None:
+        zt, norms = data.zt[:, rows], data.norms[rows]
+        _forward(ws, coef, zt, norms)
+        sse[block] = _residuals(ws, data.y[rows])
+        _backward(ws, coef, zt, norms, sums[block])
+
+    _each_block(data, work)
+    n = data.n_rows
+    grad = coef.gradient(sums.sum(axis=0)) * (2.0 / n)
+    grad += (2.0 * weight_decay) * theta
+    mse = float(sse.sum()) / n
+    return Objective(mse + weight_decay * float(theta @ theta), mse, grad)
+
+
+def mean_squared_error(theta: ArrayLike, data: KernelRows) -> float:
+    """MSE of the model ``theta`` on ``data`` (forward pass only, no gradient).
+
+    Raises:
+        ParameterError: ``data`` has no targets or a different ``d`` than ``theta``.
+    """
+    coef = _Coefficients(theta, _check_targets(data))
+    sse = np.zeros(_n_blocks(data.n_rows))
+
+    def work(ws: _Workspace, block: int, rows: slice) -> None:
+        _forward(ws, coef, data.zt[:, rows], data.norms[rows])
+        sse[block] = _residuals(ws, data.y[rows])
+
+    _each_block(data, work)
+    return float(sse.sum()) / data.n_rows
+
+
+def predict_rows(theta: ArrayLike, data: KernelRows) -> np.ndarray:
+    """``Q`` in [0, 1] for every row of ``data`` under the model ``theta``.
+
+    Raises:
+        ParameterError: ``data`` has a different ``d`` than ``theta``.
+    """
+    coef = _Coefficients(theta, data.n_dims)
+    out = np.empty(data.n_rows)
+
+    def work(ws: _Workspace, block: int, rows: slice) -> None:
+        _forward(ws, coef, data.zt[:, rows], data.norms[rows])
+        out[rows] = ws.q
+
+    _each_block(data, work)
+    return out
+
+
+def project(theta: ArrayLike) -> np.ndarray:
+    """Euclidean projection of a parameter vector onto the feasible set.
+
+    ``w`` goes to its nearest point on the probability simplex (sort-based, Duchi et
+    al. 2008); alpha and beta are clamped to [0, 1], gamma to [0, 0.5], delta_min to
+    [0, 0.1], then delta_max to [delta_min, 0.2].
+
+    Args:
+        theta: parameter vector of length ``d + 5``, ``d >= 1``.
+
+    Returns:
+        A new projected vector.
+
+    Raises:
+        ParameterError: ``theta`` is not a finite 1-D vector of length >= 6.
+    """
+    out = theta_vector(theta)
+    d = out.size - 5
+    v = out[:d] - out[:d].max()  # shift-invariant; exact near the top, no cancellation
+    u = np.sort(v)[::-1]
+    excess = np.cumsum(u) - 1.0
+    rho = np.flatnonzero(u * np.arange(1, d + 1) > excess)[-1]
+    np.maximum(v - excess[rho] / (rho + 1), 0.0, out=out[:d])
+    np.clip(out[d : d + 4], _LOWER, _UPPER, out=out[d : d + 4])
+    out[d + 4] = min(max(out[d + 4], out[d + 3]), _DELTA_MAX_UPPER)
+    return out
+
+
+def theta_vector(theta: ArrayLike, name: str = "`theta`") -> np.ndarray:
+    """A float64 copy of ``theta``, checked to be a finite 1-D vector of length >= 6.
+
+    Raises:
+        ParameterError: naming ``name``, when it is not.
+    """
+    out = np.array(theta, dtype=np.float64)
+    if out.ndim != 1 or out.size < 6:
+        raise ParameterError(
+            f"{name} must be a 1-D vector [w_1..w_d, alpha, beta, gamma, delta_min, "
+            f"delta_max] with d >= 1, got shape {out.shape}"
+        )
+    if not np.isfinite(out).all():
+        raise ParameterError(f"{name} must be finite, e.g. QScoreModel.default(8).to_vector()")
+    return out
+
+
+class _Coefficients:
+    """Everything the kernel needs that depends on ``theta`` only, computed once a pass."""
+
+    def __init__(self, theta: ArrayLike, d: int) -> None:
+        theta = np.asarray(theta, dtype=np.float64)
+        if theta.shape != (d + 5,):
+            raise ParameterError(
+                f"`theta` must have d + 5 = {d + 5} values for {d}-dimensional rows, "
+                f"got shape {theta.shape}"
+            )
+        self.d = d
+        self.w = np.ascontiguousarray(theta[:d])
+        alpha, beta, gamma, delta_min, delta_max = (float(v) for v in theta[d:])
+        self.alpha, self.beta, self.gamma = alpha, beta, gamma
+        self.w_norm = float(np.linalg.norm(self.w))
+        # d ramp / d s times the emergence spread: dQ/ds = ramp_gain * r (1 - r).
+        self.ramp_gain = (delta_max - delta_min) / RAMP_WIDTH
+        # -(s - 0.7) / 0.05 over h rows [1, cos, K1] with kappa = 1 - 2 K1.
+        self.neg_z = np.array([RAMP_CENTER - beta, -alpha, 2.0 * beta]) / RAMP_WIDTH
+        # B + delta over h rows [L, G, r, 1].
+        self.q_raw = np.array([1.0 - gamma, gamma, delta_max - delta_min, delta_min])
+        # X^T coefficient u over e rows [e, q'/D, q' S] (q' = e r (1 - r)).
+        self.u = np.array([1.0 - gamma, self.ramp_gain * alpha, 2.0 * self.ramp_gain * beta])
+
+    def gradient(self, sums: np.ndarray) -> np.ndarray:
+        """Assemble the gradient (up to the factor 2/n) from the block sums.
+
+        ``sums`` = [X^T u + gamma ln X~^T (e G) - 2 ramp_gain beta |X - L|^T q'
+        (d values), (q'/D) . (cos |x|), e . [L, G, r, 1], q' . [1, cos, K1]].
+        """
+        d, gain = self.d, self.ramp_gain
+        e_l, e_g, e_r, e_1, q_1, q_cos, q_k1 = sums[d + 1 :]
+        grad = np.empty(d + 5)
+        grad[:d] = sums[:d]
+        if self.w_norm > 0.0:
+            grad[:d] -= (gain * self.alpha / self.w_norm * sums[d]) * self.w
+        grad[d] = gain * q_cos
+        grad[d + 1] = gain * (q_1 - 2.0 * q_k1)
+        grad[d + 2] = e_g - e_l
+        grad[d + 3] = e_1 - e_r
+        grad[d + 4] = e_r
+        return grad
+
+
+class _Workspace:
+    """Scratch buffers for one block of rows, allocated once per pass and reused."""
+
+    def __init__(self, d: int, m: int) -> None:
+        self.ap = np.empty((2 * d, m))  # |x_i - L| rows, then sign(x_i - L) rows
+        self.h = np.empty((7, m))  # L, G, r, 1, cos, K1, S
+        self.h[_ONE] = 1.0
+        self.e = np.empty((4, m))  # e, q'/D, q' S, q'
+        self.den = np.empty(m)
+        self.tmp = np.empty(m)
+        self.q_raw = np.empty(m)
+        self.q = np.empty(m)
+
+    def view(self, m: int) -> _Workspace:
+        """The same buffers cut to the first ``m`` rows (the last, shorter block)."""
+        if m == self.q.size:
+            return self
+        cut = object.__new__(_Workspace)
+        for name, buf in vars(self).items():
+            setattr(cut, name, buf[..., :m])
+        return cut
+
+
+def _n_blocks(n_rows: int) -> int:
+    return -(-n_rows // _BLOCK_ROWS)
+
+
+def _each_block(data: KernelRows, work: Callable[[_Workspace, int, slice], None]) -> None:
+    """Call ``work(workspace, block index, rows)`` for each block of rows, in order.
+
+    One workspace serves every block. BLAS is held to one thread meanwhile: at these
+    sizes its own threading costs far more than it gains (5x slower on 2 cores).
+    """
+    n = data.n_rows
+    ws = _Workspace(data.n_dims, min(n, _BLOCK_ROWS))
+    with _blas_threads().limit(limits=1, user_api="blas"), np.errstate(over="ignore"):
+        # np.errstate: exp(-z) -> inf is the right limit of the sigmoid.
+        for block in range(_n_blocks(n)):
+            rows = slice(block * _BLOCK_ROWS, min(n, (block + 1) * _BLOCK_ROWS))
+            work(ws.view(rows.stop - rows.start), block, rows)
+
+
+@functools.cache
+def _blas_threads() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def _forward(ws: _Workspace, c: _Coefficients, zt: np.ndarray, norms: np.ndarray) -> None:
+    """Fill ``ws.h``, ``ws.ap``, ``ws.den`` (``|w||x| + eps``), ``ws.q_raw`` and ``ws.q``."""
+    d, h, w = c.d, ws.h, c.w
+    np.matmul(w, zt[:d], out=h[_L])
+    np.matmul(w, zt[d:], out=h[_G])
+    np.exp(h[_G], out=h[_G])
+    absdev, signs = ws.ap[:d], ws.ap[d:]
+    np.subtract(zt[:d], h[_L], out=absdev)
+    np.sign(absdev, out=signs)
+    np.abs(absdev, out=absdev)
+    np.matmul(w, absdev, out=h[_K1])
+    np.matmul(w, signs, out=h[_S])
+    np.multiply(norms, c.w_norm, out=ws.den)
+    ws.den += EPS
+    np.divide(h[_L], ws.den, out=h[_COS])
+    z = ws.q  # scratch: -(s - 0.7) / 0.05
+    np.matmul(c.neg_z, h[_ONE : _K1 + 1], out=z)
+    np.exp(z, out=z)
+    z += 1.0
+    np.reciprocal(z, out=h[_R])
+    np.matmul(c.q_raw, h[_L : _ONE + 1], out=ws.q_raw)
+    np.clip(ws.q_raw, 0.0, 1.0, out=ws.q)
+
+
+def _residuals(ws: _Workspace, y: np.ndarray) -> float:
+    """Set ``ws.e[0]`` to ``Q - y`` where ``Q`` is not clipped (0 elsewhere); return SSE."""
+    err = ws.e[0]
+    np.subtract(ws.q, y, out=err)
+    sse = float(err @ err)
+    np.equal(ws.q, ws.q_raw, out=ws.tmp)
+    err *= ws.tmp
+    return sse
+
+
+def _backward(
+    ws: _Workspace, c: _Coefficients, zt: np.ndarray, norms: np.ndarray, sums: np.ndarray
+) -> None:
+    """Add this block's share of the sums ``_Coefficients.gradient`` assembles."""
+    d, h, e = c.d, ws.h, ws.e
+    err, qp_den, qp_s, qp = e
+    np.subtract(1.0, h[_R], out=ws.tmp)
+    ws.tmp *= h[_R]
+    np.multiply(ws.tmp, err, out=qp)
+    np.divide(qp, ws.den, out=qp_den)
+    np.multiply(qp, h[_S], out=qp_s)
+    sums[d + 1 : d + 5] += h[_L : _ONE + 1] @ err
+    sums[d + 5 :] += h[_ONE : _K1 + 1] @ qp
+    np.multiply(h[_COS], norms, out=ws.tmp)
+    sums[d] += qp_den @ ws.tmp
+    np.matmul(c.u, e[:3], out=ws.q_raw)  # u, reusing a dead buffer
+    grad_w = sums[:d]
+    grad_w += zt[:d] @ ws.q_raw
+    np.multiply(err, h[_G], out=ws.tmp)
+    grad_w += c.gamma * (zt[d:] @ ws.tmp)
+    grad_w -= (2.0 * c.ramp_gain * c.beta) * (ws.ap[:d] @ qp)
+
+
+def _finite_2d(X: ArrayLike) -> np.ndarray:
+    x = np.asarray(X, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] < 1:
+        raise ParameterError(
+            f"`X` must be a 2-D array of rows x dimensions (d >= 1), got shape {x.shape}; "
+            "reshape a single row with X.reshape(1, -1)"
+        )
+    if not np.isfinite(x).all():
+        raise ParameterError("`X` must be finite: drop or impute NaN/inf rows first")
+    return x
+
+
+def _targets(y: ArrayLike, n_rows: int) -> np.ndarray:
+    arr = np.ascontiguousarray(y, dtype=np.float64)
+    if arr.shape != (n_rows,):
+        raise ParameterError(
+            f"`y` must be a 1-D array with one target per row of X ({n_rows}), "
+            f"got shape {arr.shape}"
+        )
+    if not np.isfinite(arr).all():
+        raise ParameterError("`y` must be finite: drop rows whose label is NaN/inf")
+    return arr
+
+
+def _check_targets(data: KernelRows) -> int:
+    if data.y is None:
+        raise ParameterError("the data has no targets: build it with KernelRows.from_arrays(X, y)")
+    if data.n_rows == 0:
+        raise ParameterError("`X` must have at least one row")
+    return data.n_dims
