@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from ssots.artifacts import EXTRA_PARAMS, LEGACY_KEYS
+from ssots.spec import RunSpec
 from ssots.web import create_app
 from web_support import (
     FAST,
@@ -126,11 +127,12 @@ def test_snake_case_and_every_option_are_accepted(client: TestClient) -> None:
 def test_an_empty_body_uses_the_defaults(client: TestClient) -> None:
     job_id = submit(client)
     spec = client.get(f"/api/jobs/{job_id}").json()["spec"]
+    assert spec == RunSpec().model_dump(mode="json")
     assert (spec["dataset"], spec["strategy"], spec["epochs"], spec["lr"]) == (
         "demo",
         "momentum-cross",
-        50,
-        0.01,
+        500,
+        0.1,
     )
     client.post(f"/api/jobs/{job_id}/cancel")
 

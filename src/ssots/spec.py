@@ -36,6 +36,7 @@ __all__ = [
     "RunSpec",
     "check_strategy",
     "parse_split",
+    "range_text",
     "settings_table",
     "vocabulary",
 ]
@@ -250,7 +251,7 @@ class RunSpec(BaseModel):
         None,
         "Batch size",
         "training",
-        "shuffled mini-batch rows; empty: full batch",
+        "shuffled mini-batch rows (unset: full batch)",
         step="1",
         ge=1,
         le=10_000_000,
@@ -268,7 +269,7 @@ class RunSpec(BaseModel):
         None,
         "Q threshold",
         "backtest",
-        "Q-filter threshold; empty: median predicted Q on the training rows",
+        "Q-filter threshold (unset: median predicted Q on the training rows)",
         ge=0,
         le=1,
     )
@@ -294,7 +295,7 @@ class RunSpec(BaseModel):
         None,
         "Walk-forward folds",
         "backtest",
-        "also validate with this many expanding-window folds; empty: none",
+        "also validate with this many expanding-window folds (unset: none)",
         step="1",
         ge=2,
         le=20,
@@ -432,7 +433,7 @@ def settings_table() -> str:
         schema = field_schema(name)
         lines.append(
             f"| {schema['label']} | `{schema['flag']}` | `{schema['api']}` | "
-            f"{_shown(schema['default'])} | {_range(schema)} |"
+            f"{_shown(schema['default'])} | {range_text(schema)} |"
         )
     return "\n".join(lines)
 
@@ -441,7 +442,8 @@ def _shown(value: Any) -> str:
     return "none" if value is None else f"`{value}`"
 
 
-def _range(schema: Mapping[str, Any]) -> str:
+def range_text(schema: Mapping[str, Any]) -> str:
+    """A field's choices or bounds as text: ``[1, 100000]``, ``(0, 10]``, or the choices."""
     if schema["choices"]:
         return ", ".join(f"`{key}`" for key in schema["choices"])
     low = schema["minimum"] if schema["minimum"] is not None else schema["exclusive_minimum"]

@@ -44,3 +44,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+
+
+def flag(*names: str, help: str) -> Any:
+    """A boolean option shown without a type label (``--force``, not ``--force <bool>``)."""
+    return typer.Option(*names, help=help, metavar="")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from ssots.cli._app import app, console
@@ -60,27 +61,37 @@ def backtest_table(document: dict[str, Any], strategy: str) -> Table:
     return table
 
 
+WALK_FORWARD_COLUMNS: tuple[str, ...] = (
+    "fold",
+    "test block",
+    "R²",
+    "rank IC",
+    "Sharpe\nstrat.",
+    "Sharpe\nQ-filt",
+    "Sharpe\nhold",
+    "trades\nstrat.",
+    "trades\nQ-filt",
+)
+"""Header of the walk-forward table: two-line headers keep it within 80 columns."""
+
+
 def walk_forward_table(report: dict[str, Any]) -> Table:
     """One row per walk-forward fold and an aggregate row (``pipeline.walk_forward``)."""
-    table = Table(title="Walk-forward: expanding window, each fold tested on the next block")
-    for column in (
-        "fold",
-        "test period",
-        "test R²",
-        "rank IC",
-        "Sharpe strategy",
-        "Sharpe Q-filtered",
-        "Sharpe buy & hold",
-        "trades strategy",
-        "trades Q-filtered",
-    ):
-        table.add_column(column, justify="left" if column == "test period" else "right")
+    table = Table(
+        title="Walk-forward: expanding window, each fold tested on the next block",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for column in WALK_FORWARD_COLUMNS:
+        justify = "left" if column == "test block" else "right"
+        table.add_column(column, justify=justify, no_wrap=True)
     for fold in report["folds"]:
         tested = fold["backtest"]
         books = tested["metrics"]
         table.add_row(
             str(fold["fold"]),
-            f"{_when(tested['start'])} .. {_when(tested['end'])}",
+            f"{_when(tested['start'])}\n{_when(tested['end'])}",
             *_regression_cells(fold["metrics"]),
             *(_cell("sharpe", books[name]["sharpe"]) for name in BOOK_TITLES),
             str(books["strategy"]["trades"]),
@@ -90,7 +101,7 @@ def walk_forward_table(report: dict[str, Any]) -> Table:
     table.add_section()
     table.add_row(
         "all",
-        "all test rows pooled",
+        "pooled",
         *_regression_cells(aggregate["metrics"]),
         *(_cell("sharpe", aggregate["mean_sharpe"][name]) for name in BOOK_TITLES),
         str(aggregate["trades"]["strategy"]),
@@ -105,11 +116,13 @@ def walk_forward_table(report: dict[str, Any]) -> Table:
 
 
 def _when(iso: str) -> str:
-    return iso[:16].replace("T", " ")
+    """``2024-01-31`` for a midnight bar, else ``2024-01-31 13:00``."""
+    moment = iso[:16].replace("T", " ")
+    return moment.removesuffix(" 00:00")
 
 
 def _regression_cells(metrics: dict[str, float]) -> tuple[str, str]:
-    return f"{metrics['r2']:.4f}", f"{metrics['rank_ic']:.4f}"
+    return f"{metrics['r2']:.3f}", f"{metrics['rank_ic']:.3f}"
 
 
 def _cell(metric: str, value: float | None) -> str:

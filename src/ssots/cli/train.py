@@ -9,63 +9,29 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from ssots.cli._app import app, console, err_console
+from ssots.cli._app import app, console, err_console, flag
+from ssots.cli._spec_options import flag_of, run_spec_options
 from ssots.cli.backtest import backtest_table, walk_forward_table
 
 if TYPE_CHECKING:
     from ssots.pipeline import RunResult
 
-STRATEGY_HELP = "momentum-cross, rsi-enhanced, bollinger-bands or macd-strategy"
-
-
 @app.command("train")
+@run_spec_options
 def train_command(
-    dataset: Annotated[
-        str,
-        typer.Option(
-            help="`demo`, a CSV/Parquet file path, kaggle:OWNER/SLUG(/FILE) or a "
-            "registered dataset (`ssots data ls`)."
-        ),
-    ] = "demo",
-    strategy: Annotated[str, typer.Option(help=f"Strategy to score: {STRATEGY_HELP}.")] = (
-        "momentum-cross"
-    ),
-    labels: Annotated[str, typer.Option(help="Label mode: performance or rules.")] = "performance",
-    horizon: Annotated[int, typer.Option(help="Bars a performance label looks ahead.")] = 5,
-    epochs: Annotated[int, typer.Option(help="Most epochs (early stopping may end sooner).")] = 500,
-    lr: Annotated[float, typer.Option(help="Learning rate.")] = 0.1,
-    momentum: Annotated[float, typer.Option(help="Heavy-ball momentum in [0, 1).")] = 0.9,
-    weight_decay: Annotated[float, typer.Option(help="L2 penalty on all 13 parameters.")] = 0.0,
-    patience: Annotated[
-        int, typer.Option(help="Epochs without validation gain before stopping.")
-    ] = 50,
-    batch_size: Annotated[
-        int | None, typer.Option(help="Shuffled mini-batch size (default: full batch).")
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed for demo data, noise and shuffling.")] = 42,
-    split: Annotated[str, typer.Option(help="Train,validation,test fractions.")] = "0.6,0.2,0.2",
+    spec_values: dict[str, Any],
     output: Annotated[Path, typer.Option(help="Where to write the weights file.")] = Path(
         "weights.json"
     ),
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the weights document as JSON instead of tables.")
+    force: Annotated[
+        bool, flag("--force", help="Overwrite an existing weights file.")
     ] = False,
-    threshold: Annotated[
-        float | None,
-        typer.Option(help="Q-filter threshold (default: median predicted Q on training rows)."),
-    ] = None,
-    fee: Annotated[
-        float, typer.Option("--fee", help="Backtest fee per unit of position change, bp.")
-    ] = 10.0,
-    slippage: Annotated[
-        float, typer.Option(help="Backtest slippage per unit of position change, bp.")
-    ] = 0.0,
-    walk_forward: Annotated[
-        int | None, typer.Option(help="Also validate with K expanding-window folds (2..20).")
-    ] = None,
+    json_output: Annotated[
+        bool, flag("--json", help="Print the weights document as JSON instead of tables.")
+    ] = False,
     demo_fallback: Annotated[
         bool,
-        typer.Option(
+        flag(
             "--demo-fallback",
             help="If Kaggle credentials are missing or "
             "rejected, train on synthetic demo data (announced loudly).",
@@ -76,37 +42,42 @@ def train_command(
 
     Example: ssots train --dataset prices.csv --strategy rsi-enhanced --epochs 300
     """
-    from ssots.artifacts import weights_document, write_json
     from ssots.cli.data import dataset_for_training
-    from ssots.pipeline import RunSpec, run
+    from ssots.services.training import save_weights, train_run
+    from ssots.spec import RunSpec
 
-    dataset = dataset_for_training(dataset, demo_fallback=demo_fallback)
-    spec = RunSpec.build(
-        dataset=dataset,
-        strategy=strategy,
-        labels=labels,
-        horizon=horizon,
-        epochs=epochs,
-        lr=lr,
-        momentum=momentum,
-        weight_decay=weight_decay,
-        patience=patience,
-        batch_size=batch_size,
-        seed=seed,
-        split=split,
-        threshold=threshold,
-        fee_bp=fee,
-        slippage_bp=slippage,
-        walk_forward=walk_forward,
+    spec = RunSpec.build(name_of=flag_of, **spec_values)
+    check_output(output, force=force)
+    spec = spec.model_copy(
+        update={"dataset": dataset_for_training(spec.dataset, demo_fallback=demo_fallback)}
     )
-    result = _run_with_progress(spec, run)
-    document = weights_document(result)
-    write_json(output, document)
+    result = _run_with_progress(spec, train_run)
+    _, document = save_weights(result, output)
     if json_output:
         console.print_json(json.dumps(document))
         return
     _print_result(result)
     console.print(f"\nWeights written to [bold]{output}[/bold]")
+
+
+def check_output(path: Path, *, force: bool) -> None:
+    """Refuse to overwrite ``path`` unless ``force``; say when its folder will be created.
+
+    Raises:
+        ParameterError: ``path`` exists (or is a folder) and ``force`` is not set.
+    """
+    from ssots.errors import ParameterError
+
+    if path.is_dir():
+        raise ParameterError(
+            f"`--output` {path} is a folder; pass a file name, e.g. {path / 'weights.json'}"
+        )
+    if path.exists() and not force:
+        raise ParameterError(
+            f"`--output` {path} exists; pass --force to overwrite it, or another --output"
+        )
+    if not path.parent.exists():
+        err_console.print(f"Creating folder {path.parent} for the weights file.")
 
 
 def _run_with_progress(spec: Any, run: Any) -> RunResult:
@@ -132,17 +103,18 @@ def _run_with_progress(spec: Any, run: Any) -> RunResult:
                 task, completed=data["epoch"], losses=f"train {data['train_loss']:.5f}{val}"
             )
 
-        result = run(spec, on_event)
+        result = run(spec, on_event=on_event)
         progress.update(task, total=len(result.history), description="done")
     return result
 
 
 def _print_result(result: RunResult) -> None:
     dataset = result.dataset
+    split = "/".join(str(rows) for rows in result.split_sizes.values())
     console.print(
         f"\n[bold]{dataset['name']}[/bold]: {dataset['rows']} bars, {dataset['start']} .. "
         f"{dataset['end']} ({dataset['spacing']}); strategy {result.spec.strategy}, "
-        f"labels {result.spec.labels}; split {result.split_sizes}"
+        f"labels {result.spec.labels}; split {split} rows (train/validation/test)"
     )
     console.print(
         f"Best epoch {result.best_epoch} of {len(result.history)}"
