@@ -2,6 +2,7 @@
 // job page; R² shows for jobs that succeeded.
 
 import { badge, dateTime, duration, h, number } from "./format.js";
+import { SPEC } from "./spec.js";
 
 /** Display names of datasets by id, from GET /api/datasets. */
 export function datasetNames(datasets) {
@@ -29,8 +30,7 @@ function row(job, names, strategies) {
  * @param {Record<string, string>} names dataset names by id
  */
 export function showJobs(tbody, jobs, names = {}) {
-  const strategies = JSON.parse(tbody.dataset.strategies);
   tbody.replaceChildren(...(jobs.length
-    ? jobs.map((job) => row(job, names, strategies))
+    ? jobs.map((job) => row(job, names, SPEC.strategies))
     : [h("tr", {}, h("td", { colSpan: 8, className: "muted" }, "No jobs yet."))]));
 }
