@@ -55,7 +55,8 @@ def test_cli_api_and_form_defaults_are_the_specs_field_by_field(client: TestClie
 def test_the_form_offers_the_specs_bounds(client: TestClient) -> None:
     page = client.get("/training").text
     epochs = re.search(r'<input[^>]*name="epochs"[^>]*>', page)[0]  # type: ignore[index]
-    assert 'min="1"' in epochs and 'max="100000"' in epochs
+    assert 'min="1"' in epochs
+    assert 'max="100000"' in epochs
     assert 'value="500"' in epochs
 
 
