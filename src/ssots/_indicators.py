@@ -7,8 +7,8 @@ at or before bar t enter the value at bar t. The arithmetic follows TA-Lib's own
 (ta-lib.org, ``ta_EMA.c``, ``ta_RSI.c``, ``ta_MACD.c``) except where noted:
 
 * rolling sums (SMA, Bollinger bands, volatility) are running sums made exact with
-  Neumaier's compensated summation (``_slide``), so a window's value does not drift over millions of
-  bars; TA-Lib keeps plain running sums. A window of equal values has exactly that value
+  Neumaier's compensated summation (``_slide``), so a window's value does not drift over
+  millions of bars; TA-Lib keeps plain running sums. A window of equal values has exactly that value
   as its mean and a standard deviation of exactly 0.
 * means that seed a recursion (EMA, MACD) are the first value plus the mean offset from
   it (``_mean``), exact for flat prices, where TA-Lib divides a plain sum.
@@ -264,8 +264,9 @@ def dimensions(
     lower: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """Rows 0-3, 4 and 7 of the Q-dimensions (MODEL.md section 3) into the rows of ``out``:
-    sma_trend, ema_trend, rsi, macd_hist, bb_width, bb_position, in this order.
+    """Q-dimensions 1-5 and 8 of MODEL.md section 3 into the rows of ``out``: sma_trend,
+    ema_trend, rsi, macd_hist, bb_width, bb_position, in this order (volatility and
+    momentum are indicator columns as they are).
 
     ``bb_position`` is 0.5 where the bands collapse (upper == lower: flat prices).
     """
