@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 
 from conftest import REAL_FILES
-from ssots import features
 from ssots.data import load
 from ssots.errors import DataError, ParameterError
 from ssots.features import (
@@ -118,16 +117,44 @@ def test_short_series_warm_up_matches_talib(n_bars: int) -> None:
     assert_matches_talib(compute_indicators(frame_of(close)), close)
 
 
-@pytest.mark.parametrize("block_rows", [7, 50, 300])
-def test_results_do_not_depend_on_the_block_size(
-    monkeypatch: pytest.MonkeyPatch, block_rows: int
-) -> None:
-    # the private block size only tunes speed; many block seams must stitch exactly
-    frame = load_real(LOOKAHEAD_FILE)
-    default = compute_indicators(frame)
-    monkeypatch.setattr(features, "_BLOCK_ROWS", block_rows)
+@pytest.mark.parametrize(
+    ("start", "sigma"),
+    [(40_000.0, 0.001), (0.05, 0.01), (3.0, 0.0002)],
+    ids=["btc-minutes", "low-priced-coin", "quiet-minutes"],
+)
+def test_indicators_match_talib_on_a_million_bar_walk(start: float, sigma: float) -> None:
+    rng = np.random.default_rng(11)
+    close = start * np.exp(np.cumsum(rng.normal(0.0, sigma, 1_000_000)))
 
-    pd.testing.assert_frame_equal(compute_indicators(frame), default, check_exact=True)
+    assert_matches_talib(compute_indicators(frame_of(close)), close)
+
+
+def test_window_sums_do_not_drift_over_a_million_bars() -> None:
+    # compensated running sums: late windows match a direct mean and std of their closes
+    close = random_walk(1_000_000, seed=4)
+    indicators = compute_indicators(frame_of(close))
+    rows = np.linspace(WARMUP_BARS, close.size - 1, 200).astype(int)
+    windows_20 = np.lib.stride_tricks.sliding_window_view(close, 20)[rows - 19]
+    windows_50 = np.lib.stride_tricks.sliding_window_view(close, 50)[rows - 49]
+    band = (indicators["bb_upper"] - indicators["bb_middle"]).to_numpy()[rows] / 2.0
+
+    np.testing.assert_allclose(
+        indicators["sma20"].to_numpy()[rows], windows_20.mean(axis=1), rtol=1e-14
+    )
+    np.testing.assert_allclose(
+        indicators["sma50"].to_numpy()[rows], windows_50.mean(axis=1), rtol=1e-14
+    )
+    np.testing.assert_allclose(band, windows_20.std(axis=1), rtol=1e-7)
+
+
+def test_flat_window_after_moves_has_zero_deviation() -> None:
+    close = np.r_[random_walk(300), np.full(40, 41_234.5678)]
+
+    indicators = compute_indicators(frame_of(close)).iloc[-21:]
+
+    assert (indicators["bb_upper"] == indicators["bb_lower"]).all()
+    assert (indicators["bb_middle"] == 41_234.5678).all()
+    assert (indicators["volatility20"].iloc[1:] == 0.0).all()
 
 
 def test_indicator_frame_layout() -> None:

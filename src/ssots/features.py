@@ -1,29 +1,29 @@
 """Technical indicators, the eight Q-dimensions, the look-ahead check and the training-only
 ``Normalizer`` (MODEL.md sections 2, 3 and 6).
 
-Indicators reproduce TA-Lib's definitions and warm-up (lookback) without depending on it,
-and run over a million bars in about twice TA-Lib's time (benchmarks/bench_features.py):
+Indicators reproduce TA-Lib's definitions and warm-up (lookback) without depending on it.
+Each indicator family is one plain loop in ``ssots._indicators``, compiled by numba and
+cached on disk (benchmarks/bench_features.py compares the time with TA-Lib's):
 
-* Rolling windows (SMA, Bollinger bands, volatility) come from pairwise ("dyadic") window
-  sums of width 1, 2, 4, ... 32; the Bollinger variance merges their M2 (sums of squared
-  deviations) with Chan's update. A window's value depends only on the prices inside it:
-  no running-sum drift over long series, no cancellation in the variance, and a flat
-  window has a standard deviation of exactly 0.
-* EMA and Wilder recursions are lower-bidiagonal linear systems, solved in place by
-  LAPACK's banded triangular solver, seeded with the SMA of the first window as TA-Lib
-  does.
-* Everything runs block by block (``_BLOCK_ROWS``) so temporaries stay in cache; results
-  do not depend on the block size and never on later rows.
+* SMA, Bollinger bands and volatility come from running window sums made exact with
+  compensated (Neumaier) summation: no drift over long series, and a window of equal
+  values has a standard deviation of exactly 0.
+* EMA, MACD and RSI follow TA-Lib's recursions and seeds (SMA of the first window; MACD
+  seeds its inner fast EMA where TA-Lib does).
+
+The dimensions are one more such loop. ``ssots._indicators`` (and numba with it) is
+imported on the first call of ``compute_indicators`` or ``dimensions``, so importing this
+module stays light.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.linalg.lapack import dtbtrs, ztbtrs
 
 from ssots.errors import DataError, ParameterError
 
@@ -76,14 +76,12 @@ _DIMENSION_INPUTS = (
     "bb_lower",
 )
 _COMPUTED_DIMENSIONS = ("sma_trend", "ema_trend", "rsi", "macd_hist", "bb_width", "bb_position")
-_WINDOW_INDICATORS = ("sma20", "sma50", "bb_upper", "bb_lower", "volatility20", "momentum5")
 _SMA_FAST, _SMA_SLOW = 20, 50
 _EMA_FAST, _EMA_SLOW, _MACD_SIGNAL = 12, 26, 9
 _RSI_PERIOD = 14
 _BB_PERIOD, _BB_DEVIATIONS = 20, 2.0
 _VOLATILITY_PERIOD = 20
 _MOMENTUM_PERIOD = 5
-_BLOCK_ROWS = 1 << 16  # rows per block of the chunked loops: temporaries stay in cache
 
 
 def compute_indicators(frame: pd.DataFrame) -> pd.DataFrame:
@@ -94,7 +92,7 @@ def compute_indicators(frame: pd.DataFrame) -> pd.DataFrame:
     warm-up, and the warm-up rows are NaN exactly where TA-Lib's lookback leaves them NaN
     (leading NaN rows: sma50 49; macd, macd_signal, macd_hist 33; ema26 25; volatility20
     20; sma20 and bb_* 19; rsi14 14; ema12 11; momentum5 5). As in TA-Lib, MACD seeds
-    its own inner EMAs (see ``_fast_ema_correction``), and rsi14 is 0 while there are
+    its own inner EMAs (see ``ssots._indicators.macd``), and rsi14 is 0 while there are
     neither gains nor losses (flat prices).
 
     Args:
@@ -108,12 +106,7 @@ def compute_indicators(frame: pd.DataFrame) -> pd.DataFrame:
     """
     close = _close_prices(frame)
     rows = _allocate([name for name in INDICATORS if name != "bb_middle"], close.size)
-    window_rows = [rows[name] for name in _WINDOW_INDICATORS]
-    _blockwise(_window_indicators, [close], _SMA_SLOW - 1, window_rows)
-    _ema(close, _EMA_FAST, rows["ema12"])
-    _ema(close, _EMA_SLOW, rows["ema26"])
-    _macd(close, rows)
-    _rsi(close, rows["rsi14"])
+    _fill_indicators(close, rows)
     table = pd.DataFrame(rows, index=frame.index, copy=False)
     # the same values as SMA20: shared until either column is written (copy on write)
     table.insert(INDICATORS.index("bb_middle"), "bb_middle", table["sma20"])
@@ -148,12 +141,10 @@ def dimensions(frame: pd.DataFrame, indicators: pd.DataFrame | None = None) -> p
     else:
         _check_indicators(frame, indicators)
 
-    def column(name: str) -> np.ndarray:
-        return indicators[name].to_numpy(dtype=np.float64)
-
-    rows = _allocate(_COMPUTED_DIMENSIONS, close.size)
-    inputs = [close, *(column(name) for name in _DIMENSION_INPUTS)]
-    _blockwise(_dimension_block, inputs, 0, [rows[name] for name in _COMPUTED_DIMENSIONS])
+    block = np.empty((len(_COMPUTED_DIMENSIONS), close.size))
+    inputs = [_loop_input(indicators[name]) for name in _DIMENSION_INPUTS]
+    _loops().dimensions(close, *inputs, block)
+    rows = dict(zip(_COMPUTED_DIMENSIONS, block, strict=True))
     table = pd.DataFrame(rows, index=frame.index, copy=False)
     # volatility and momentum are indicator columns as they are: shared, copy on write
     for name, source in (("volatility", "volatility20"), ("momentum", "momentum5")):
@@ -285,13 +276,24 @@ def _close_prices(frame: pd.DataFrame) -> np.ndarray:
     """The close column as float64, refusing values no indicator can use."""
     if "close" not in frame.columns:
         raise DataError("the OHLCV frame has no `close` column")
-    close = np.ascontiguousarray(frame["close"].to_numpy(dtype=np.float64))
+    close = _loop_input(frame["close"])
     if not np.all(close > 0.0):
         raise DataError(
             "close prices must be positive numbers without NaN; "
             "load the data with `ssots.data.load`, which drops such rows"
         )
     return close
+
+
+def _loop_input(column: pd.Series) -> np.ndarray:
+    """A column as a C-contiguous, read-only float64 array (copied only when needed).
+
+    Whatever the frame's layout, the compiled loops then always see the same array type,
+    so each is compiled (and cached) once rather than once per kind of input.
+    """
+    values = np.ascontiguousarray(column.to_numpy(dtype=np.float64)).view()
+    values.flags.writeable = False
+    return values
 
 
 def _check_indicators(frame: pd.DataFrame, indicators: pd.DataFrame) -> None:
@@ -331,7 +333,7 @@ def _row_differs(row: pd.Series, reference: pd.Series, rtol: float, atol: float)
     return ~np.isclose(values, expected, rtol=rtol, atol=atol, equal_nan=True)
 
 
-# --- output buffers and dimension helpers --------------------------------------------
+# --- output buffers and the compiled loops --------------------------------------------
 
 
 def _allocate(names: Sequence[str], length: int) -> dict[str, np.ndarray]:
@@ -344,341 +346,46 @@ def _allocate(names: Sequence[str], length: int) -> dict[str, np.ndarray]:
     return dict(zip(names, block, strict=True))
 
 
-def _dimension_block(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> None:
-    """The computed dimensions (``_COMPUTED_DIMENSIONS``) of a block of rows."""
-    close, sma20, sma50, ema12, ema26, rsi, histogram, upper, middle, lower = inputs
-    sma_trend, ema_trend, rsi_scaled, histogram_scaled, width, position = outputs
-    _ratio_minus_one(sma20, sma50, sma_trend)
-    _ratio_minus_one(ema12, ema26, ema_trend)
-    np.divide(rsi, 100.0, out=rsi_scaled)
-    np.divide(histogram, close, out=histogram_scaled)
-    np.subtract(upper, lower, out=width)
-    _band_position(close, lower, width, position)
-    width /= middle
+def _loops() -> ModuleType:
+    """The compiled indicator loops; numba loads on first use, not with this module."""
+    from ssots import _indicators
+
+    return _indicators
 
 
-def _ratio_minus_one(numerator: np.ndarray, denominator: np.ndarray, out: np.ndarray) -> None:
-    np.divide(numerator, denominator, out=out)
-    out -= 1.0
+def _volatility(close: np.ndarray, out: np.ndarray) -> None:
+    """Population std of the last 20 one-bar log returns (TA-Lib STDDEV of them).
 
-
-def _band_position(
-    close: np.ndarray, lower: np.ndarray, width: np.ndarray, out: np.ndarray
-) -> None:
-    """(close - lower) / width, and 0.5 where the bands collapse (width 0: flat prices)."""
-    np.subtract(close, lower, out=out)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out /= width
-    out[width == 0.0] = 0.5
-
-
-# --- rolling windows from dyadic sums -------------------------------------------------
-
-
-def _dyadic_sums(values: np.ndarray, largest: int) -> list[np.ndarray]:
-    """``sums[k][..., s]`` = sum of ``values[..., s : s + 2**k]``, for 2**k <= ``largest``.
-
-    Each level adds two halves of the previous one (pairwise summation): a window's sum
-    depends on that window's values only.
+    NumPy's vectorised log computes the returns into ``out`` (the first return is at row
+    1), then the compiled rolling loop replaces them with their std in place.
     """
-    sums = [values]
-    while 1 << len(sums) <= largest:
-        level, half = sums[-1], 1 << (len(sums) - 1)
-        sums.append(level[..., :-half] + level[..., half:])
-    return sums
+    out[:1] = np.nan
+    returns = out[1:]
+    np.divide(close[1:], close[:-1], out=returns)
+    np.log(returns, out=returns)
+    _loops().rolling_mean_std(returns, _VOLATILITY_PERIOD, np.empty(0), returns)
 
 
-def _dyadic_m2(sums: list[np.ndarray], largest: int) -> list[np.ndarray | None]:
-    """M2 (sum of squared deviations from the mean) of the same windows, up to ``largest``.
+def _fill_indicators(close: np.ndarray, rows: dict[str, np.ndarray]) -> None:
+    """Run the compiled loops of ``ssots._indicators`` into the indicator rows."""
+    loops = _loops()
 
-    Two halves of width w merge with Chan's update, M2 = M2a + M2b + (Sb - Sa)**2 / (2w),
-    so no large sums of squares are subtracted: flat windows get exactly 0. Width 1 is
-    None (identically 0).
-    """
-    m2s: list[np.ndarray | None] = [None]
-    while 1 << len(m2s) <= largest:
-        level, half = sums[len(m2s) - 1], 1 << (len(m2s) - 1)
-        m2 = level[..., half:] - level[..., :-half]
-        m2 *= m2
-        m2 *= 0.5 / half
-        previous = m2s[-1]
-        if previous is not None:
-            m2 += previous[..., :-half]
-            m2 += previous[..., half:]
-        m2s.append(m2)
-    return m2s
-
-
-def _parts(window: int) -> list[tuple[int, int]]:
-    """Level and offset of each dyadic part of a window, widest first (20: 16 + 4)."""
-    parts, offset = [], 0
-    for level in reversed(range(window.bit_length())):
-        if window >> level & 1:
-            parts.append((level, offset))
-            offset += 1 << level
-    return parts
-
-
-def _window_sum(sums: list[np.ndarray], window: int) -> np.ndarray:
-    """Sum of every ``window``-wide window along the last axis, at its start."""
-    count = max(sums[0].shape[-1] - window + 1, 0)
-    pieces = [sums[level][..., offset : offset + count] for level, offset in _parts(window)]
-    total = pieces[0].copy() if len(pieces) == 1 else pieces[0] + pieces[1]
-    for piece in pieces[2:]:
-        total += piece
-    return total
-
-
-def _window_m2(sums: list[np.ndarray], m2s: list[np.ndarray | None], window: int) -> np.ndarray:
-    """M2 of every ``window``-wide window, merging its dyadic parts with Chan's update:
-    M2 = M2a + M2b + (mean_b - mean_a)**2 * a * b / (a + b)."""
-    count = max(sums[0].shape[-1] - window + 1, 0)
-    (level, _), *others = _parts(window)
-    width, total = 1 << level, sums[level][..., :count]
-    m2 = m2s[level]
-    m2 = np.zeros_like(total) if m2 is None else m2[..., :count]
-    for level, offset in others:
-        part_width, part = 1 << level, sums[level][..., offset : offset + count]
-        merged = part - total * (part_width / width)  # part_width * (mean_b - mean_a)
-        merged *= merged
-        merged *= width / (part_width * (width + part_width))
-        merged += m2
-        part_m2 = m2s[level]
-        if part_m2 is not None:
-            merged += part_m2[..., offset : offset + count]
-        m2, total, width = merged, total + part, width + part_width
-    return m2
-
-
-def _window_indicators(inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> None:
-    """Fill the window indicators (``_WINDOW_INDICATORS``) for the last rows of a block.
-
-    ``inputs`` holds the block of closes; each output covers its last ``len(output)``
-    rows, and rows without a complete window get NaN.
-    """
-    (block,) = inputs
-    sma20, sma50, upper, lower, volatility, momentum = outputs
-    sums = _dyadic_sums(block, 32)
-    middle = _destination(sma20, block.size - _SMA_FAST + 1)
-    np.divide(_tail(_window_sum(sums, _SMA_FAST), middle.size), _SMA_FAST, out=middle)
-    band = _tail(_window_m2(sums, _dyadic_m2(sums, 16), _BB_PERIOD), middle.size)
-    band *= _BB_DEVIATIONS**2 / _BB_PERIOD
-    np.sqrt(band, out=band)
-    np.add(middle, band, out=_destination(upper, middle.size))
-    np.subtract(middle, band, out=_destination(lower, middle.size))
-    slow = _destination(sma50, block.size - _SMA_SLOW + 1)
-    np.divide(_tail(_window_sum(sums, _SMA_SLOW), slow.size), _SMA_SLOW, out=slow)
-    _volatility(block, volatility)
-    changes = block[_MOMENTUM_PERIOD:] / block[:-_MOMENTUM_PERIOD]
-    ratio = _destination(momentum, changes.size)
-    np.subtract(_tail(changes, ratio.size), 1.0, out=ratio)
-
-
-def _volatility(block: np.ndarray, out: np.ndarray) -> None:
-    """Population std of the last 20 one-bar log returns, for the last rows of a block.
-
-    Log returns are centred near 0, so the plain sums S1 and S2 are accurate here:
-    var = S2/n - (S1/n)**2 loses little unless |mean| >> std.
-    """
-    returns = np.empty((2, max(block.size - 1, 0)))  # the returns and their squares
-    np.log(block[1:] / block[:-1], out=returns[0])
-    np.multiply(returns[0], returns[0], out=returns[1])
-    sums = _window_sum(_dyadic_sums(returns, 16), _VOLATILITY_PERIOD)
-    mean, variance = sums * (1.0 / _VOLATILITY_PERIOD)
-    variance -= mean * mean
-    variance[variance < 0.0] = 0.0  # rounding can leave -1e-20 where the returns are equal
-    std = _destination(out, variance.size)
-    np.sqrt(_tail(variance, std.size), out=std)
-
-
-def _destination(out: np.ndarray, available: int) -> np.ndarray:
-    """The last ``min(available, len(out))`` rows of ``out``; rows before them become NaN."""
-    count = min(available, out.size)
-    if count < out.size:
-        out[: out.size - count] = np.nan
-    return out[out.size - count :]
-
-
-def _tail(values: np.ndarray, count: int) -> np.ndarray:
-    return values[values.size - count :]
-
-
-def _blockwise(
-    function: Callable[[Sequence[np.ndarray], Sequence[np.ndarray]], None],
-    inputs: Sequence[np.ndarray],
-    history: int,
-    outputs: Sequence[np.ndarray],
-) -> None:
-    """Run ``function(input_blocks, output_blocks)`` over cache-sized blocks of rows.
-
-    Each output block covers rows ``[start, stop)``; the input blocks start ``history``
-    rows earlier, enough for every window ending in the block. Values do not depend on
-    the block size: a window's result is computed from that window's rows only.
-    """
-    for start in range(0, inputs[0].size, _BLOCK_ROWS):
-        stop = min(start + _BLOCK_ROWS, inputs[0].size)
-        function(
-            [values[max(start - history, 0) : stop] for values in inputs],
-            [output[start:stop] for output in outputs],
-        )
-
-
-# --- recursive indicators -----------------------------------------------------------
-
-
-def _bidiagonal(decay: float, rows: int) -> np.ndarray:
-    """LAPACK band storage of the lower-bidiagonal matrix with 1 on the diagonal and
-    ``-decay`` below it: ``y[t] - decay * y[t-1] = rhs[t]`` is the smoothing recursion."""
-    bands = np.empty((2, rows), order="F")
-    bands[0] = 1.0  # the unit diagonal (not read with diag="U")
-    bands[1] = -decay
-    return bands
-
-
-def _forward_substitute(
-    bands: np.ndarray, rows: np.ndarray, solver: Callable[..., Any] = dtbtrs
-) -> None:
-    """In place, column by column: ``rows[t] += decay * rows[t-1]`` for t >= 1.
-
-    LAPACK's banded triangular solver does this loop at C speed: ``dtbtrs``, or
-    ``ztbtrs`` with complex bands for two real recursions with the same decay packed as
-    the real and imaginary parts of complex rows. ``rows[0]`` is the value carried in
-    from the previous block and stays as it is, so the first new value is computed
-    exactly like every later one and results do not depend on where blocks start.
-    """
-    rhs = rows[:, None] if rows.ndim == 1 else rows
-    solved, _ = solver(bands[:, : rhs.shape[0]], rhs, uplo="L", diag="U", overwrite_b=1)
-    if not np.may_share_memory(solved, rhs):  # LAPACK worked on a copy
-        rhs[...] = solved
-
-
-def _seed(values: np.ndarray, period: int, start: int, out: np.ndarray) -> bool:
-    """TA-Lib's seed: NaN before row ``start``, there the mean of the ``period`` values
-    ending at it. Returns False when ``values`` has no row ``start``."""
-    out[: min(start, values.size)] = np.nan
-    if values.size <= start:
-        return False
-    out[start] = values[start - period + 1 : start + 1].mean()
-    return True
-
-
-def _smooth(
-    values: np.ndarray, alpha: float, bands: np.ndarray, out: np.ndarray, first: int, stop: int
-) -> None:
-    """Rows ``[first, stop)`` of ``out[t] = (1 - alpha) * out[t-1] + alpha * values[t]``,
-    continuing from the known ``out[first - 1]``."""
-    np.multiply(values[first:stop], alpha, out=out[first:stop])
-    _forward_substitute(bands, out[first - 1 : stop])
-
-
-def _ema(close: np.ndarray, period: int, out: np.ndarray) -> None:
-    """TA-Lib EMA: alpha = 2 / (period + 1), seeded with the SMA of the first closes."""
-    alpha = 2.0 / (period + 1)
-    if not _seed(close, period, period - 1, out):
-        return
-    bands = _bidiagonal(1.0 - alpha, _BLOCK_ROWS + 1)
-    for first in range(period, close.size, _BLOCK_ROWS):
-        _smooth(close, alpha, bands, out, first, min(first + _BLOCK_ROWS, close.size))
-
-
-def _macd(close: np.ndarray, rows: dict[str, np.ndarray]) -> None:
-    """TA-Lib MACD(12, 26, 9) into rows macd, macd_signal, macd_hist (NaN for 33 rows).
-
-    The signal is the EMA9 of the line, seeded with the SMA of the line's first 9 values
-    (rows 25..33; row 33 is TA-Lib's first output). After that, each block of the line
-    (``_macd_line``) is followed by the same block of signal and histogram.
-    """
-    line, signal, histogram = rows["macd"], rows["macd_signal"], rows["macd_hist"]
-    first_output = _EMA_SLOW + _MACD_SIGNAL - 2
-    correction = _fast_ema_correction(close, rows["ema12"])
-    head = min(first_output + 1, close.size)
-    _macd_line(rows, correction, 0, head)
-    _seed(line, _MACD_SIGNAL, first_output, signal)
-    line[: min(first_output, close.size)] = np.nan
-    np.subtract(line[:head], signal[:head], out=histogram[:head])
-    alpha = 2.0 / (_MACD_SIGNAL + 1)
-    bands = _bidiagonal(1.0 - alpha, _BLOCK_ROWS + 1)
-    for first in range(head, close.size, _BLOCK_ROWS):
-        stop = min(first + _BLOCK_ROWS, close.size)
-        _macd_line(rows, correction, first, stop)
-        _smooth(line, alpha, bands, signal, first, stop)
-        np.subtract(line[first:stop], signal[first:stop], out=histogram[first:stop])
-
-
-def _fast_ema_correction(close: np.ndarray, ema_fast: np.ndarray) -> np.ndarray:
-    """What TA-Lib's MACD adds to EMA12 from row 25 on (first value: row 25).
-
-    TA-Lib starts both inner EMAs at row 25 (the slow EMA's first value): the slow one is
-    the ordinary EMA26, but the fast one is re-seeded there with the SMA of the 12 closes
-    ending at row 25 instead of the first 12. Both fast EMAs follow the same linear
-    recursion, so they differ by (seed gap) * (1 - alpha)^(t - 25), kept here until it
-    underflows.
-    """
-    start = _EMA_SLOW - 1
-    if close.size <= start:
-        return np.empty(0)
-    decay = 1.0 - 2.0 / (_EMA_FAST + 1)
-    gap = close[start - _EMA_FAST + 1 : start + 1].mean() - ema_fast[start]
-    return gap * decay ** np.arange(min(close.size - start, _underflow_steps(decay)))
-
-
-def _macd_line(rows: dict[str, np.ndarray], correction: np.ndarray, first: int, stop: int) -> None:
-    """Rows ``[first, stop)`` of the MACD line: EMA12 - EMA26 plus TA-Lib's correction."""
-    line = rows["macd"]
-    np.subtract(rows["ema12"][first:stop], rows["ema26"][first:stop], out=line[first:stop])
-    start = _EMA_SLOW - 1
-    low, high = max(first, start), min(stop, start + correction.size)
-    if low < high:
-        line[low:high] += correction[low - start : high - start]
-
-
-def _underflow_steps(decay: float) -> int:
-    """Number of powers ``decay**k`` (k = 0, 1, ...) above the smallest normal float."""
-    return int(np.log(np.finfo(np.float64).tiny) / np.log(decay)) + 1
-
-
-def _rsi(close: np.ndarray, out: np.ndarray) -> None:
-    """TA-Lib RSI(14): Wilder-smoothed gains and losses; 0 when both averages are 0.
-
-    The averages start as the means of the first 14 gains and losses (row 14), then
-    ``avg = (13 * avg + new) / 14``. Only their ratio matters, so both are tracked
-    multiplied by 14 (sums seed them, and new moves enter unscaled). Gains and losses
-    are the real and imaginary parts of one complex recursion (one LAPACK call per block
-    for both), carried from block to block.
-    """
-    period = _RSI_PERIOD
-    out[: min(period, close.size)] = np.nan
-    if close.size <= period:
-        return
-    sums = np.empty((min(close.size - period, _BLOCK_ROWS + 1), 2))
-    first_moves = np.empty((period, 2))
-    _gains_losses(close[: period + 1], first_moves)
-    sums[0] = first_moves.sum(axis=0)
-    _rsi_from_averages(sums[:1], out[period : period + 1])
-    bands = _bidiagonal(1.0 - 1.0 / period, sums.shape[0]).astype(np.complex128, order="F")
-    for start in range(period + 1, close.size, _BLOCK_ROWS):
-        stop = min(start + _BLOCK_ROWS, close.size)
-        rows = sums[: stop - start + 1]
-        _gains_losses(close[start - 1 : stop], rows[1:])
-        _forward_substitute(bands, rows.view(np.complex128), ztbtrs)
-        _rsi_from_averages(rows[1:], out[start:stop])
-        sums[0] = rows[-1]
-
-
-def _gains_losses(close: np.ndarray, out: np.ndarray) -> None:
-    """Gains (column 0) and losses (column 1) of consecutive closes, both >= 0."""
-    change = np.diff(close)
-    gain, loss = out[:, 0], out[:, 1]
-    np.maximum(change, 0.0, out=gain)
-    np.subtract(gain, change, out=loss)
-
-
-def _rsi_from_averages(averages: np.ndarray, out: np.ndarray) -> None:
-    """100 * gain / (gain + loss) from (equally scaled) average gains and losses in
-    columns 0 and 1; 0 where both are 0 (TA-Lib's convention)."""
-    gain, loss = averages[:, 0], averages[:, 1]
-    total = gain + loss
-    with np.errstate(invalid="ignore"):
-        np.divide(gain, total, out=out)
-    out[total == 0.0] = 0.0
-    out *= 100.0
+    loops.bollinger(
+        close, _BB_PERIOD, _BB_DEVIATIONS, rows["sma20"], rows["bb_upper"], rows["bb_lower"]
+    )
+    loops.rolling_mean(close, _SMA_SLOW, rows["sma50"])
+    loops.ema(close, _EMA_FAST, 0, rows["ema12"])
+    loops.ema(close, _EMA_SLOW, 0, rows["ema26"])
+    loops.macd(
+        close,
+        rows["ema26"],
+        _EMA_FAST,
+        _EMA_SLOW,
+        _MACD_SIGNAL,
+        rows["macd"],
+        rows["macd_signal"],
+        rows["macd_hist"],
+    )
+    loops.rsi(close, _RSI_PERIOD, rows["rsi14"])
+    _volatility(close, rows["volatility20"])
+    loops.momentum(close, _MOMENTUM_PERIOD, rows["momentum5"])
