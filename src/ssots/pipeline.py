@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ssots import evaluate, features, splits, strategies
 from ssots.backtest import BOOKS, DEFAULT_FEE_BP, BacktestResult, backtest
-from ssots.data.datasets import open_dataset
 from ssots.errors import DataError, ParameterError
 from ssots.labels import DEFAULT_HORIZON, label_lookahead, performance_labels, rules_labels
 from ssots.model import QScoreModel
@@ -167,8 +166,15 @@ def run(spec: RunSpec, on_event: EventSink | None = None) -> RunResult:
     """
     emit = on_event or (lambda event: None)
     emit(Event("stage", {"stage": "loading data"}))
-    dataset = open_dataset(
-        spec.dataset, seed=spec.seed, demo_days=spec.demo_days, demo_freq=spec.demo_freq
+    from ssots.config import Settings  # TODO(lead): services.training resolves the data
+    from ssots.services.datasets import resolve
+
+    dataset = resolve(
+        spec.dataset,
+        Settings.from_env(),
+        seed=spec.seed,
+        demo_days=spec.demo_days,
+        demo_freq=spec.demo_freq,
     )
     emit(Event("stage", {"stage": "computing features and labels"}))
     prepared = prepare(dataset.frame, spec)

@@ -10,9 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from ssots.data.catalog import CATALOG, catalog_entry
-from ssots.data.datasets import DEMO, KAGGLE
-from ssots.data.kaggle import parse_ref
+from ssots.data.sources.catalog import CATALOG, catalog_entry
+from ssots.data.sources.kaggle import KAGGLE, parse_ref
+from ssots.data.sources.reference import DEMO
 from ssots.errors import ParameterError
 from ssots.pipeline import RunSpec
 from ssots.store.jobs import JobNotFoundError, now
