@@ -28,7 +28,7 @@ from ssots.artifacts import weights_document
 from ssots.services.training import train_run
 from ssots.spec import RunSpec
 from ssots.web import create_app
-from ssots.web.pages import FORM_FIELDS, plotly_js
+from ssots.web.pages import form_fields, plotly_js
 from web_support import Server, TestClient, make_settings, submit, wait_finished
 
 if TYPE_CHECKING:
@@ -96,12 +96,19 @@ def test_plotly_is_served_from_the_plotly_package(client: TestClient) -> None:
 
 
 def test_the_form_offers_only_values_the_api_accepts(client: TestClient) -> None:
-    for field in FORM_FIELDS:
-        for value in (field.minimum, field.maximum):
+    numeric = [
+        field
+        for fields in form_fields().values()
+        for field in fields
+        if field["type"] in ("integer", "number")
+    ]
+    assert {field["api"] for field in numeric} >= {"epochs", "learningRate", "feeBp"}
+    for field in numeric:
+        for value in (field["minimum"], field["maximum"]):
             if value is not None:
-                typed = int(value) if field.step == "1" else float(value)
-                response = client.post("/api/train", json={field.name: typed})
-                assert response.status_code == 202, (field.name, value, response.text)
+                typed = int(value) if field["step"] == "1" else float(value)
+                response = client.post("/api/train", json={field["api"]: typed})
+                assert response.status_code == 202, (field["api"], value, response.text)
 
 
 def test_templates_and_static_files_ship_in_the_wheel() -> None:

@@ -23,10 +23,19 @@ from fake_kaggle import (
 )
 from ssots.cli import app
 from ssots.config import Settings
-from ssots.data import kaggle
-from ssots.data.catalog import CATALOG
-from ssots.data.datasets import DatasetRegistry, open_dataset
-from ssots.data.kaggle import client, selection
+from ssots.data.sources import kaggle
+from ssots.data.sources.catalog import CATALOG
+from ssots.data.sources.kaggle import client, selection
+from ssots.data.sources.reference import (
+    DemoRef,
+    FileRef,
+    KaggleRef,
+    RegisteredRef,
+    parse_reference,
+)
+from ssots.errors import ParameterError
+from ssots.services.datasets import resolve
+from ssots.store.datasets import DatasetRegistry
 
 runner = CliRunner()
 BTC_HANDLE = "sudalairajkumar/cryptocurrencypricehistory"
@@ -242,7 +251,9 @@ def test_timeouts_are_retried(fake: FakeKaggle) -> None:
 
 
 def test_download_cut_off_midway_registers_nothing(fake: FakeKaggle, tmp_path: Path) -> None:
-    fake.fail("blob", "cut", "cut", "cut")
+    # Every blob request is cut: the first try's, then each retry's redirect and the
+    # kagglehub resumption of the partial archive (two requests per retry).
+    fake.fail("blob", *["cut"] * 5)
     message = _fails("data", "fetch", BTC_HANDLE, "--symbol", "BTC")
     assert "cut off for the dataset" in message
     assert "nothing was registered" in message
@@ -323,14 +334,15 @@ def test_train_fetches_a_kaggle_dataset_on_first_use(fake: FakeKaggle, tmp_path:
     assert fake.calls["GetDataset"] == 1
 
 
-def test_open_dataset_resolves_kaggle_references(fake: FakeKaggle) -> None:
-    dataset = open_dataset("kaggle:jessevent/all-crypto-currencies#BTC")
+def test_resolve_kaggle_references(fake: FakeKaggle) -> None:
+    settings = Settings.from_env()
+    dataset = resolve("kaggle:jessevent/all-crypto-currencies#BTC", settings)
     assert (dataset.kind, len(dataset.frame)) == ("kaggle", 2991)
     assert dataset.name == "kaggle:jessevent/all-crypto-currencies/crypto-markets.csv#BTC"
-    assert open_dataset(dataset.name).sha256 == dataset.sha256
-    open_dataset("kaggle:jessevent/all-crypto-currencies#ETH")
-    with pytest.raises(kaggle.ParameterError, match="several files of jessevent"):
-        open_dataset("kaggle:jessevent/all-crypto-currencies")
+    assert resolve(dataset.name, settings).sha256 == dataset.sha256
+    resolve("kaggle:jessevent/all-crypto-currencies#ETH", settings)
+    with pytest.raises(ParameterError, match="several files of jessevent"):
+        resolve("kaggle:jessevent/all-crypto-currencies", settings)
 
 
 def test_demo_fallback_only_when_asked_and_loudly(fake: FakeKaggle, tmp_path: Path) -> None:
@@ -354,16 +366,31 @@ def test_demo_fallback_only_when_asked_and_loudly(fake: FakeKaggle, tmp_path: Pa
     ("ethbtc.csv", "BTC", None), ("coin_Ethereum.csv", "BTC", None), ("ethusd.csv", "ETH", "usd"),
 ])
 def test_files_named_for_a_symbol(name: str, symbol: str, quote: str | None) -> None:
-    assert selection._quote_of(name, symbol) == quote
+    assert selection.quote_of(name, symbol) == quote
 
 
 def test_parse_ref() -> None:
     assert kaggle.parse_ref("kaggle:a/b") == ("a/b", None, None)
     assert kaggle.parse_ref("kaggle:a/b/dir/f.csv#eth") == ("a/b", "dir/f.csv", "ETH")
-    with pytest.raises(kaggle.ParameterError, match="symbol"):
+    with pytest.raises(ParameterError, match="symbol"):
         kaggle.parse_ref("kaggle:a/b#not a ticker")
-    with pytest.raises(kaggle.ParameterError, match="handle"):
+    with pytest.raises(ParameterError, match="handle"):
         kaggle.parse_ref("kaggle:just-one-part")
+
+
+def test_parse_reference_names_one_kind_each(tmp_path: Path) -> None:
+    prices = tmp_path / "prices.csv"
+    prices.write_text("time,close\n")
+    assert parse_reference("demo") == DemoRef()
+    assert parse_reference(str(prices)) == FileRef(prices)
+    assert parse_reference(str(prices), files=False) == RegisteredRef(str(prices))
+    assert parse_reference("3f2a9c01b7de") == RegisteredRef("3f2a9c01b7de")
+    ref = parse_reference("kaggle:a/b/dir/f.csv#eth")
+    assert ref == KaggleRef("a/b", "dir/f.csv", "ETH")
+    assert str(ref) == "kaggle:a/b/dir/f.csv#ETH"
+    assert str(parse_reference("kaggle:a/b#btc")) == "kaggle:a/b#BTC"
+    with pytest.raises(ParameterError, match="handle"):
+        parse_reference("kaggle:just-one-part")
 
 
 @pytest.mark.parametrize("command", [

@@ -13,6 +13,15 @@ class DataError(SsotsError):
     """A dataset cannot be read or is not usable market data."""
 
 
+class TooLargeError(DataError):
+    """Data larger than allowed, e.g. a gzip file that expands past the limit (a zip
+    bomb); ``limit`` is the largest size accepted, in bytes."""
+
+    def __init__(self, message: str, *, limit: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
 class ParameterError(SsotsError, ValueError):
     """An argument or option has an invalid value."""
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ssots.errors import DataError, ParameterError
+from ssots.spec import LONGEST_WINDOW
 
 DIMENSIONS: tuple[str, ...] = (
     "sma_trend",
@@ -56,8 +57,6 @@ INDICATORS: tuple[str, ...] = (
 )
 """The columns of ``compute_indicators``, in order."""
 
-LONGEST_WINDOW = 50
-"""Bars of history the slowest indicator (SMA50) needs before its first value."""
 
 WARMUP_BARS = LONGEST_WINDOW - 1
 """Leading rows whose dimensions are NaN (49): from row ``WARMUP_BARS`` on, all 8 are

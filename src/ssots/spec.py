@@ -71,6 +71,8 @@ DEMO_DAYS = 1095
 DEMO_FREQ = "1d"
 """Bar spacing of demo data by default."""
 
+LONGEST_WINDOW = 50
+"""Bars of history the slowest indicator (SMA50) needs; ``ssots.features`` builds on it."""
 DEFAULT_SPLIT: tuple[float, float, float] = (0.6, 0.2, 0.2)
 SPLIT_PATTERN = r"\s*[0-9.]+\s*,\s*[0-9.]+\s*,\s*[0-9.]+\s*"
 """What a split typed as text looks like (``0.6,0.2,0.2``); ``parse_split`` checks the sum."""

@@ -36,11 +36,12 @@ def backtest_command(
     Example: ssots backtest --weights weights.json --dataset prices.csv --fee 5
     """
     from ssots.artifacts import read_weights
-    from ssots.data.datasets import open_dataset
+    from ssots.config import Settings
+    from ssots.services.datasets import resolve
 
     saved = read_weights(weights)
     result = saved.backtest(
-        open_dataset(dataset).frame, threshold, fee_bp=fee, slippage_bp=slippage
+        resolve(dataset, Settings.from_env()).frame, threshold, fee_bp=fee, slippage_bp=slippage
     )
     console.print(backtest_table(result.to_dict(max_points=None), saved.strategy))
 

@@ -56,7 +56,7 @@ def data_inspect_command(
 @data_app.command("list")
 def data_list_command() -> None:
     """Show the curated catalog of Kaggle crypto datasets and what their files hold."""
-    from ssots.data.catalog import CATALOG
+    from ssots.data.sources.catalog import CATALOG
 
     console.print(
         "[bold]Curated Kaggle datasets[/bold] (fetch one with `ssots data fetch "
@@ -75,7 +75,7 @@ def data_search_command(
     limit: Annotated[int, typer.Option(min=1, max=100, help="Most results to show.")] = 20,
 ) -> None:
     """Search Kaggle datasets live (Kaggle's official client)."""
-    from ssots.data.kaggle import search
+    from ssots.data.sources.kaggle import search
 
     hits = search(" ".join(query), limit=limit)
     if not hits:
@@ -109,10 +109,11 @@ def data_fetch_command(
     ] = False,
 ) -> None:
     """Download a Kaggle dataset, pick its OHLCV file, load it and register it."""
-    from ssots.data.kaggle import fetch
+    from ssots.config import Settings
+    from ssots.services.datasets import fetch
 
     err_console.print(f"Fetching [bold]{escape(handle)}[/bold] from Kaggle ...")
-    result = fetch(handle, file=file, symbol=symbol, force=force)
+    result = fetch(handle, Settings.from_env(), file=file, symbol=symbol, force=force)
     console.print(f"{len(result.files)} file(s) in {escape(str(result.directory))}:")
     for name in result.files[:30]:
         size = _size((result.directory / name).stat().st_size)
@@ -134,7 +135,7 @@ def data_fetch_command(
 def data_ls_command() -> None:
     """List registered datasets: source, rows, span and bar spacing."""
     from ssots.config import Settings
-    from ssots.data.datasets import DatasetRegistry
+    from ssots.store.datasets import DatasetRegistry
 
     records = DatasetRegistry(Settings.from_env()).list()
     if not records:
@@ -157,7 +158,7 @@ def data_auth_check_command() -> None:
 
     The secret itself is never shown.
     """
-    from ssots.data.kaggle import HOW_TO_SET_CREDENTIALS, KaggleAuthError, check_credentials
+    from ssots.data.sources.kaggle import HOW_TO_SET_CREDENTIALS, KaggleAuthError, check_credentials
 
     check = check_credentials()
     for warning in check.status.warnings:
@@ -180,14 +181,16 @@ def dataset_for_training(dataset: str, *, demo_fallback: bool) -> str:
     """Fetch a ``kaggle:`` dataset before training starts (its download shows before the
     training progress); with ``demo_fallback``, missing or rejected credentials switch to
     synthetic demo data, announced loudly. Other names are returned unchanged."""
-    from ssots.data.datasets import DEMO, KAGGLE
+    from ssots.data.sources.kaggle import KAGGLE, KaggleAuthError
+    from ssots.data.sources.reference import DEMO
 
     if not dataset.startswith(KAGGLE):
         return dataset
-    from ssots.data.kaggle import KaggleAuthError, ensure_dataset
+    from ssots.config import Settings
+    from ssots.services.datasets import ensure_dataset
 
     try:
-        ensure_dataset(dataset)
+        ensure_dataset(dataset, Settings.from_env())
     except KaggleAuthError as exc:
         if not demo_fallback:
             raise

@@ -156,10 +156,11 @@ def score_command(
 ) -> None:
     """Score new data with a saved model (its stored normaliser; nothing is refitted)."""
     from ssots.artifacts import read_weights
-    from ssots.data.datasets import open_dataset
+    from ssots.config import Settings
+    from ssots.services.datasets import resolve
 
     saved = read_weights(weights)
-    frame = open_dataset(dataset).frame
+    frame = resolve(dataset, Settings.from_env()).frame
     scores = saved.score(frame).tail(last)
     table = Table(title=f"Latest Q-scores ({saved.strategy})")
     for column in ("time", "close", "call", "Q-score"):

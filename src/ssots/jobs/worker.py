@@ -136,7 +136,7 @@ def execute(attempt: Attempt, store: JobStore, settings: Settings) -> JobStatus 
     sink = EventSink(store, attempt)
     try:
         spec = RunSpec.build(**attempt.spec)
-        result = train_run(spec, settings, sink)
+        result = train_run(spec, settings, sink, files=False)
         path, document = save_weights(result, settings.runs_dir / attempt.job_id / "weights.json")
     except JobLostError:
         return None

@@ -1,2 +1,6 @@
-"""Use cases shared by the CLI and the job workers: datasets (resolve, fetch, register)
-and training (load, run the pipeline, write the weights document)."""
+"""Use cases: what the CLI, the API and the job worker call.
+
+- ``datasets``: resolve a dataset reference to data, fetch from Kaggle, register files and
+  uploads.
+- ``training``: load a run's data, run the pure pipeline, write the weights document.
+"""

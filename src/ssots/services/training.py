@@ -9,16 +9,21 @@ from typing import Any
 
 from ssots.artifacts import weights_document, write_json
 from ssots.config import Settings
-from ssots.data.datasets import open_dataset
+from ssots.data.sources.reference import parse_reference
 from ssots.events import EventSink, stage_event
 from ssots.pipeline import RunResult, run
+from ssots.services.datasets import resolve
 from ssots.spec import RunSpec
 
 __all__ = ["save_weights", "train_run"]
 
 
 def train_run(
-    spec: RunSpec, settings: Settings | None = None, on_event: EventSink | None = None
+    spec: RunSpec,
+    settings: Settings | None = None,
+    on_event: EventSink | None = None,
+    *,
+    files: bool = True,
 ) -> RunResult:
     """Load the dataset ``spec.dataset`` names and train on it.
 
@@ -26,6 +31,8 @@ def train_run(
         spec: the run's settings.
         settings: where registered datasets live (``spec.dataset`` may name one);
             default: from the environment.
+        files: whether ``spec.dataset`` may name a local file (False for a job a remote
+            client submitted: its dataset is the demo, a registered id or ``kaggle:``).
         on_event: receives the run's stage and epoch events.
 
     Returns:
@@ -36,12 +43,12 @@ def train_run(
     """
     emit = on_event or (lambda event: None)
     emit(stage_event("loading data"))
-    dataset = open_dataset(
-        spec.dataset,
+    dataset = resolve(
+        parse_reference(spec.dataset, files=files),
+        settings or Settings.from_env(),
         seed=spec.seed,
         demo_days=spec.demo_days,
         demo_freq=spec.demo_freq,
-        settings=settings or Settings.from_env(),
     )
     return run(spec, dataset.frame, on_event, source=_source(dataset.describe()))
 

@@ -47,18 +47,18 @@ class DatasetRow(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(300), index=True)
-    source: Mapped[str] = mapped_column(String(20))  # kaggle | upload | local
+    source: Mapped[str] = mapped_column(String(20))  # kaggle | upload | file
     handle: Mapped[str | None] = mapped_column(String(300), default=None)
     file_name: Mapped[str] = mapped_column(String(300))
     path: Mapped[str] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     size_bytes: Mapped[int] = mapped_column(Integer)
     rows: Mapped[int] = mapped_column(Integer)
-    start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    start: Mapped[datetime] = mapped_column(UTCDateTime())
+    end: Mapped[datetime] = mapped_column(UTCDateTime())
     spacing: Mapped[str] = mapped_column(String(40))
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
-    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class JobRow(Base):

@@ -17,9 +17,9 @@ from fastapi import FastAPI
 
 from ssots import __version__
 from ssots.config import Settings
-from ssots.data.datasets import DatasetRegistry
 from ssots.jobs import JobManager, LocalExecutor
 from ssots.store import open_database
+from ssots.store.datasets import DatasetRegistry
 from ssots.store.jobs import JobStore
 from ssots.web.api import install_api
 from ssots.web.deps import Services

@@ -12,9 +12,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from ssots.config import Settings
-from ssots.data.datasets import DatasetRegistry
 from ssots.jobs import JobManager
 from ssots.store import Database
+from ssots.store.datasets import DatasetRegistry
 from ssots.store.jobs import JobStore
 
 

@@ -3,11 +3,8 @@ uploads validated by the loader and stored content-addressed under a generated n
 
 from __future__ import annotations
 
-import gzip
-import re
 import shutil
 import tempfile
-import zlib
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,10 +13,11 @@ import pandas as pd
 from fastapi import APIRouter, File, Form, HTTPException, Query, Response, UploadFile
 from fastapi import Path as PathParam
 
-from ssots.data.catalog import CATALOG, CatalogEntry
-from ssots.data.datasets import DEMO, DatasetRecord, open_dataset
-from ssots.data.loader import load
-from ssots.errors import DataError
+from ssots.data.sources.catalog import CATALOG, CatalogEntry
+from ssots.data.sources.reference import DEMO
+from ssots.errors import DataError, TooLargeError
+from ssots.services.datasets import load_record, register_upload, resolve
+from ssots.store.datasets import DatasetRecord
 from ssots.web.deps import Services, ServicesDep
 from ssots.web.errors import error_responses
 from ssots.web.limits import too_large
@@ -34,7 +32,6 @@ DatasetId = Annotated[
 DEMO_NAME = "bitcoin-demo"
 UPLOAD_SUFFIXES = (".csv", ".txt", ".tsv", ".parquet", ".pq", ".gz")
 """File types an upload keeps (anything else is read as CSV text)."""
-_NAME_UNSAFE = re.compile(r"[^\w .()-]+")
 _CHUNK = 1 << 20
 
 
@@ -71,7 +68,7 @@ def upload_dataset(
     """Validate the file with the loader and register it (201) with the loader's report
     of what it detected and repaired. Unusable files answer 4xx with the loader's
     message; the same content uploaded again returns the existing dataset."""
-    label = _display_name(name or Path(file.filename or "").stem or "upload")
+    label = name or Path(file.filename or "").stem
     suffix = Path(file.filename or "").suffix.lower()
     scratch = services.settings.home / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
@@ -79,9 +76,11 @@ def upload_dataset(
         path = Path(folder) / f"upload{suffix if suffix in UPLOAD_SUFFIXES else '.csv'}"
         with path.open("wb") as out:
             shutil.copyfileobj(file.file, out, _CHUNK)
+        limit = services.settings.max_upload_bytes
         try:
-            _check_expanded_size(path, services.settings.max_upload_bytes)
-            record = services.datasets.register(path, name=label, source="upload")
+            record = register_upload(services.datasets, path, name=label, max_expanded_bytes=limit)
+        except TooLargeError:
+            raise HTTPException(413, f"decompressed, {too_large(limit)}") from None
         except DataError as exc:  # name the client's file, not the server's scratch copy
             raise DataError(str(exc).replace(str(path), repr(file.filename or "upload"))) from None
     return {**_record_item(record), "report": record.report}
@@ -104,11 +103,11 @@ def get_dataset(
     """The dataset's summary, the loader's report, its first and last ``rows`` canonical
     rows, and the whole span as at most ``candles`` candles (consecutive bars merged)."""
     if dataset_id == DEMO:
-        dataset = open_dataset(DEMO)
+        dataset = resolve(DEMO, services.settings)
         summary = {**_demo_item(), **dataset.describe(), "id": DEMO, "name": DEMO_NAME}
         return {**summary, "report": None, **_previews(dataset.frame, rows, candles)}
     record = _record(services, dataset_id)
-    frame, _ = load(record.path)
+    frame = load_record(record).frame
     return {**_record_item(record), "report": record.report, **_previews(frame, rows, candles)}
 
 
@@ -206,24 +205,3 @@ def _table(frame: pd.DataFrame) -> dict[str, Any]:
             for time, values in zip(frame.index, frame.to_numpy().tolist(), strict=True)
         ],
     }
-
-
-def _display_name(text: str) -> str:
-    return _NAME_UNSAFE.sub("_", text).strip()[:200] or "upload"
-
-
-def _check_expanded_size(path: Path, limit: int) -> None:
-    """Refuse a gzip file that would expand past ``limit`` bytes (a zip bomb), reading
-    it in chunks without holding it in memory."""
-    with path.open("rb") as raw:
-        if raw.read(2) != b"\x1f\x8b":
-            return
-    expanded = 0
-    try:
-        with gzip.open(path, "rb") as stream:
-            while chunk := stream.read(_CHUNK):
-                expanded += len(chunk)
-                if expanded > limit:
-                    raise HTTPException(413, f"decompressed, {too_large(limit)}")
-    except (OSError, EOFError, zlib.error) as exc:
-        raise DataError(f"the upload is a damaged gzip file ({exc}); compress it again") from None

@@ -8,9 +8,8 @@ from typing import Annotated, NoReturn
 from fastapi import APIRouter, Body, HTTPException, Query
 from fastapi.responses import JSONResponse
 
-from ssots.data.catalog import CATALOG, catalog_entry
-from ssots.data.datasets import KAGGLE
-from ssots.data.kaggle import parse_ref
+from ssots.data.sources.catalog import CATALOG, catalog_entry
+from ssots.data.sources.kaggle import KAGGLE, parse_ref
 from ssots.errors import ParameterError, SpecError
 from ssots.spec import DEMO, DEMO_TITLE, FIELDS, RunSpec
 from ssots.store.jobs import JobNotFoundError, now

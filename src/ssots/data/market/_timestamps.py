@@ -8,8 +8,8 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from ssots.data.loader.columns import _key
-from ssots.data.loader.numbers import _NULL_TOKENS
+from ssots.data.market._columns import column_key
+from ssots.data.market._numbers import NULL_TOKENS
 from ssots.errors import DataError
 
 _TIME_NAMES = (
@@ -27,14 +27,14 @@ _TEXT_FORMATS = ("ISO8601", *(date + clock for date in _DATES for clock in _CLOC
 """Candidate text time formats; day-first before month-first, so a tie goes day-first."""
 
 
-def _find_time_column(table: pd.DataFrame, columns: dict[str, str], source: str) -> str:
+def find_time_column(table: pd.DataFrame, columns: dict[str, str], source: str) -> str:
     """The time column: a unix-number column if any time-named column holds one, else the
     best-named text/datetime column."""
     taken = set(columns.values())
     by_key: dict[str, str] = {}
     for column in table.columns:
         if column not in taken:
-            by_key.setdefault(_key(column), column)
+            by_key.setdefault(column_key(column), column)
     named = [by_key[key] for key in _TIME_NAMES if key in by_key]
     named += [
         column for key, column in by_key.items()
@@ -53,14 +53,14 @@ def _find_time_column(table: pd.DataFrame, columns: dict[str, str], source: str)
     return next((column for column in named if _epoch_values(table[column]) is not None), named[0])
 
 
-def _join_date_and_clock(table: pd.DataFrame, time_column: str) -> tuple[pd.DataFrame, str]:
+def join_date_and_clock(table: pd.DataFrame, time_column: str) -> tuple[pd.DataFrame, str]:
     """A clock-only time column (e.g. MetaTrader's separate Date and Time) is joined to
     the date column, so bars are not all read as falling on one day."""
     column = table[time_column]
     if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
         return table, time_column
     clocks = column.astype(str).str.strip().iloc[:_SAMPLE]
-    date = next((c for c in table.columns if _key(c) == "date" and c != time_column), None)
+    date = next((c for c in table.columns if column_key(c) == "date" and c != time_column), None)
     if date is None or not clocks.str.fullmatch(r"\d{1,2}:\d{2}(:\d{2})?").all():
         return table, time_column
     joined = f"{date} + {time_column}"
@@ -68,7 +68,7 @@ def _join_date_and_clock(table: pd.DataFrame, time_column: str) -> tuple[pd.Data
     return table.assign(**{joined: text}), joined
 
 
-def _parse_times(column: pd.Series, name: str, source: str) -> tuple[pd.DatetimeIndex, str]:
+def parse_times(column: pd.Series, name: str, source: str) -> tuple[pd.DatetimeIndex, str]:
     """Times as a UTC nanosecond DatetimeIndex (NaT where unparseable) and how."""
     if pd.api.types.is_datetime64_any_dtype(column):
         times = pd.DatetimeIndex(column)
@@ -114,7 +114,7 @@ def _from_epoch(values: np.ndarray) -> tuple[pd.DatetimeIndex, str]:
 
 def _parse_text_times(text: pd.Series, name: str, source: str) -> tuple[pd.DatetimeIndex, str]:
     """Text times in the best candidate format; values it misses get a per-value guess."""
-    present = text[text.notna() & ~text.str.lower().isin(_NULL_TOKENS)]
+    present = text[text.notna() & ~text.str.lower().isin(NULL_TOKENS)]
     positions = np.linspace(0, len(present) - 1, min(len(present), _SAMPLE)).astype(int)
     fmt = _best_format(present.iloc[np.unique(positions)])
     if fmt is None:

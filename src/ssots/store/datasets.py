@@ -1,144 +1,46 @@
-"""Datasets: resolving a name (``demo``, a file path, a registered dataset) to market data,
-and the registry of datasets kept under ``$SSOTS_HOME/datasets`` (content-addressed files,
-one database row each). The CLI, the pipeline, the API and the dashboard all use this
-module; nothing else resolves ``--dataset``.
+"""The dataset registry: content-addressed files under ``$SSOTS_HOME/datasets``, one
+database row each. Persistence only: it stores a file that the caller has already loaded
+(``ssots.services.datasets`` loads, then registers), and loads nothing itself.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 from sqlalchemy import select
 
 from ssots.config import Settings
-from ssots.data.demo import demo
-from ssots.data.loader import load
 from ssots.errors import DataError
-from ssots.store import Database, open_database
+from ssots.store.db import Database, open_database
 from ssots.store.tables import DatasetRow
 
-DEMO = "demo"
-KAGGLE = "kaggle:"
-"""Prefix of Kaggle references: ``kaggle:OWNER/SLUG[/FILE][#SYMBOL]``."""
+
+class LoadedReport(Protocol):
+    """What the registry needs of a load report (``ssots.data.LoadReport`` has it)."""
+
+    @property
+    def sha256(self) -> str | None: ...
+
+    @property
+    def spacing_label(self) -> str: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
-@dataclass(frozen=True)
-class Dataset:
-    """Canonical OHLCV data with where it came from."""
-
-    name: str
-    kind: str
-    frame: pd.DataFrame
-    sha256: str
-    spacing: str
-    path: str | None = None
-    repairs: tuple[str, ...] = ()
-
-    def describe(self) -> dict[str, Any]:
-        """Provenance as JSON-ready values: name, kind, path, sha256, rows, span, spacing."""
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "path": self.path,
-            "sha256": self.sha256,
-            "rows": len(self.frame),
-            "start": self.frame.index[0].isoformat(),
-            "end": self.frame.index[-1].isoformat(),
-            "spacing": self.spacing,
-            "repairs": list(self.repairs),
-        }
-
-
-def open_dataset(
-    name: str,
-    *,
-    seed: int = 42,
-    demo_days: int = 1095,
-    demo_freq: str = "1d",
-    settings: Settings | None = None,
-) -> Dataset:
-    """Resolve ``name`` to data.
-
-    Args:
-        name: ``demo`` (synthetic data from ``seed``), a path to a CSV/Parquet file,
-            ``kaggle:OWNER/SLUG[/FILE]`` (fetched and registered on first use), or the id
-            or name of a registered dataset.
-        seed: seed of the demo generator.
-        demo_days: calendar days of demo data.
-        demo_freq: bar spacing of demo data.
-        settings: where the registry lives (default: from the environment).
-
-    Returns:
-        The loaded ``Dataset``.
-
-    Raises:
-        DataError: unknown name, or the file is unusable (the message says why).
-        KaggleError: a ``kaggle:`` dataset could not be fetched.
-    """
-    if name == DEMO:
-        frame = demo(days=demo_days, seed=seed, freq=demo_freq)
-        return Dataset(
-            name=f"demo (seed {seed}, {demo_days} days)",
-            kind=DEMO,
-            frame=frame,
-            sha256=_frame_sha256(frame),
-            spacing=demo_freq,
-        )
-    path = Path(name).expanduser()
-    if path.is_file():
-        return _file_dataset(path, name=path.name, kind="file")
-    settings = settings or Settings.from_env()
-    if name.startswith(KAGGLE):
-        from ssots.data.kaggle import ensure_dataset
-
-        record = ensure_dataset(name, settings=settings)
-        return _file_dataset(record.path, name=record.name, kind=record.source)
-    record = DatasetRegistry(settings).find(name) if _has_registry(settings) else None
-    if record is None:
-        raise DataError(
-            f"no such dataset: {name!r}; pass `demo`, the path of a CSV or Parquet file, "
-            "kaggle:OWNER/SLUG, or a registered dataset (`ssots data ls`)"
-        )
-    return _file_dataset(record.path, name=record.name, kind=record.source)
-
-
-def _file_dataset(path: Path, *, name: str, kind: str) -> Dataset:
-    frame, report = load(path)
-    return Dataset(
-        name=name,
-        kind=kind,
-        frame=frame,
-        sha256=report.sha256,
-        spacing=report.spacing_label,
-        path=str(path.resolve()),
-        repairs=report.repairs,
-    )
-
-
-def _has_registry(settings: Settings) -> bool:
-    """False for a fresh SQLite home, so that a lookup does not create one."""
-    if settings.database_url.startswith("sqlite:///"):
-        return Path(settings.database_url.removeprefix("sqlite:///")).is_file()
-    return True
-
-
-def _frame_sha256(frame: pd.DataFrame) -> str:
-    digest = hashlib.sha256(frame.index.asi8.tobytes())
-    digest.update(frame.to_numpy().tobytes())
-    return digest.hexdigest()
-
-
-SOURCES: tuple[str, ...] = ("kaggle", "upload", "local")
+SOURCES: tuple[str, ...] = ("kaggle", "upload", "file")
+"""Where a registered dataset came from: downloaded from Kaggle, uploaded through the
+API, or registered from a file on this machine (``file``; it was called ``local`` before,
+which the API also uses for "a registered dataset" as a whole)."""
 _ID = re.compile(r"^[0-9a-f]{12}$")
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE = re.compile(r"[^\w .()-]+")
+MAX_NAME = 200
 
 
 @dataclass(frozen=True)
@@ -192,23 +94,32 @@ class DatasetRegistry:
         self.database = database or open_database(settings)
 
     def register(
-        self, file: Path, *, name: str, source: str, handle: str | None = None
+        self,
+        file: Path,
+        frame: pd.DataFrame,
+        report: LoadedReport,
+        *,
+        name: str,
+        source: str,
+        handle: str | None = None,
     ) -> DatasetRecord:
-        """Validate ``file`` with the loader, copy it into the home and record it.
+        """Copy ``file`` (already loaded as ``frame`` with ``report``) into the home and
+        record it.
 
         The same content from the same source and handle is registered once: registering
         it again returns the existing record. A failure leaves neither a row nor a file.
 
         Raises:
-            DataError: the file is not usable market data (the loader's message).
+            DataError: unknown ``source``, or a report without the file's sha256.
         """
         if source not in SOURCES:
             raise DataError(f"`source` must be one of {', '.join(SOURCES)}, got {source!r}")
-        frame, report = load(file)
+        if report.sha256 is None:
+            raise DataError("register a file loaded with `load` (its report has the sha256)")
         existing = self._find_same(report.sha256, source, handle)
         if existing is not None:
             return existing
-        file_name = _safe_file_name(Path(file).name)
+        file_name = safe_name(Path(file).name, default="data.csv")
         relative = Path(report.sha256) / file_name
         target = self.settings.datasets_dir / relative
         created = _copy_into_place(Path(file), target)
@@ -308,17 +219,21 @@ class DatasetRegistry:
             sha256=row.sha256,
             size_bytes=row.size_bytes,
             rows=row.rows,
-            start=_utc(row.start),
-            end=_utc(row.end),
+            start=row.start,
+            end=row.end,
             spacing=row.spacing,
             report=row.report,
-            added_at=_utc(row.added_at),
+            added_at=row.added_at,
         )
 
 
-def _safe_file_name(name: str) -> str:
-    cleaned = _UNSAFE.sub("_", name).strip("._") or "data.csv"
-    return cleaned[:200]
+def safe_name(text: str, *, default: str) -> str:
+    """``text`` as a safe file or display name: the one sanitiser of names a client or a
+    dataset chose. Runs of anything but letters, digits, space, ``.``, ``_``, ``(``, ``)``
+    and ``-`` become ``_`` (so no path separators), leading and trailing dots,
+    underscores and spaces go (no hidden files, no ``..``), at most 200 characters;
+    ``default`` if nothing is left."""
+    return _UNSAFE.sub("_", text).strip(" ._")[:MAX_NAME].strip(" ._") or default
 
 
 def _copy_into_place(source: Path, target: Path) -> bool:
@@ -330,8 +245,3 @@ def _copy_into_place(source: Path, target: Path) -> bool:
     shutil.copyfile(source, partial)
     partial.replace(target)
     return True
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite drops the time zone; every stored time is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from ssots.data.loader.columns import _PRICE_ALIASES, _key
-from ssots.errors import DataError
+from ssots.data.market._columns import PRICE_ALIASES, column_key
+from ssots.errors import DataError, TooLargeError
 
 _KLINE_COLUMNS = (
     "open_time", "open", "high", "low", "close", "volume", "close_time", "quote_volume",
@@ -22,12 +22,12 @@ _KLINE_COLUMNS = (
 )  # fmt: skip
 """Binance public-data klines (data.binance.vision), which have no header row."""
 
-_DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _SNIFF_LINES = 30
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes:
     if not path.exists():
         raise DataError(f"no such file: {path}; pass a CSV or Parquet path, or `demo`")
     if path.is_dir():
@@ -41,9 +41,12 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-def _parse_file(data: bytes, path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    if data.startswith(b"\x1f\x8b"):
-        data = _gunzip(data, path)
+def parse_file(
+    data: bytes, path: Path, *, max_expanded_bytes: int | None = None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The raw table in ``data`` (the bytes of ``path``) and how it was laid out."""
+    if data.startswith(GZIP_MAGIC):
+        data = gunzip(data, path, limit=max_expanded_bytes)
     if data.startswith(b"PAR1") or path.suffix.lower() in _PARQUET_SUFFIXES:
         return _read_parquet(data, path), {"format": "parquet"}
     if data.startswith(b"PK\x03\x04"):
@@ -55,24 +58,40 @@ def _parse_file(data: bytes, path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     return _read_text(text, path, bom)
 
 
+GZIP_MAGIC = b"\x1f\x8b"
 MAX_GUNZIPPED_BYTES = 4 * 1024**3
 """Largest decompressed size of a gzip file: a bigger one is refused (a zip bomb guard)."""
 
 
-def _gunzip(data: bytes, path: Path) -> bytes:
+def gunzip(data: bytes, path: Path, *, limit: int | None = None) -> bytes:
+    """The decompressed bytes of a gzip file; the one gzip guard of SSO-TS. At most
+    ``limit`` bytes (default ``MAX_GUNZIPPED_BYTES``) are ever inflated in memory.
+
+    Raises:
+        TooLargeError: it expands past ``limit``.
+        DataError: it is damaged or truncated.
+    """
+    limit = MAX_GUNZIPPED_BYTES if limit is None else limit
     inflater = zlib.decompressobj(wbits=31)  # 31: expect a gzip header
     try:
-        text = inflater.decompress(data, MAX_GUNZIPPED_BYTES + 1)
+        text = inflater.decompress(data, limit + 1)
     except zlib.error as exc:
         raise DataError(f"{path} is a damaged gzip file ({exc}); download it again") from None
-    if len(text) > MAX_GUNZIPPED_BYTES:
-        raise DataError(
-            f"{path} expands to more than {MAX_GUNZIPPED_BYTES // 1024**3} GiB when "
-            "decompressed; split it into smaller files"
+    if len(text) > limit:
+        raise TooLargeError(
+            f"{path} expands to more than {_size(limit)} when decompressed; split it into "
+            "smaller files",
+            limit=limit,
         )
     if not inflater.eof:
         raise DataError(f"{path} is a truncated gzip file; download it again")
     return text
+
+
+def _size(count: int) -> str:
+    if count >= 1024**3:
+        return f"{count / 1024**3:g} GiB"
+    return f"{count / 1024**2:g} MB" if count >= 1024**2 else f"{count:,} bytes"
 
 
 def _read_parquet(data: bytes, path: Path) -> pd.DataFrame:
@@ -107,8 +126,7 @@ def _decode(data: bytes, path: Path) -> tuple[str, bool]:
 
 def _read_text(text: str, path: Path, bom: bool) -> tuple[pd.DataFrame, dict[str, Any]]:
     _refuse_markup(text, path)
-    lines = text[:65536].splitlines()[:_SNIFF_LINES]
-    header_at, delimiter, names = _find_header(lines)
+    header_at, delimiter, names = sniff(text)
     options: dict[str, Any] = {"skiprows": header_at}
     if names is not None:
         options = {"header": None, "names": list(names)}
@@ -119,7 +137,7 @@ def _read_text(text: str, path: Path, bom: bool) -> tuple[pd.DataFrame, dict[str
         )  # fmt: skip
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(
-            f"could not read {path} as {_DELIMITERS[delimiter]}-separated text ({exc}); "
+            f"could not read {path} as {DELIMITERS[delimiter]}-separated text ({exc}); "
             "check that every line has as many fields as the header"
         ) from None
     if table.empty:
@@ -153,28 +171,30 @@ def _refuse_markup(text: str, path: Path) -> None:
         )
 
 
-def _find_header(lines: list[str]) -> tuple[int, str, tuple[str, ...] | None]:
-    """(index of the header line, delimiter, kline column names if there is no header).
+def sniff(text: str) -> tuple[int, str, tuple[str, ...] | None]:
+    """(index of the header line, delimiter, kline column names if there is no header) of
+    delimited text, judged on its first lines: the one CSV sniffer of SSO-TS.
 
     The header is the first line that, split on some delimiter, names a price column;
     lines above it are banners. With no such line, a numeric first line of 6+ fields
     starting with a millisecond time is read as Binance klines; otherwise line 0 is the
     header and column matching reports what is missing.
     """
-    prices = {alias for aliases in _PRICE_ALIASES.values() for alias in aliases}
+    lines = text[:65536].splitlines()[:_SNIFF_LINES]
+    prices = {alias for aliases in PRICE_ALIASES.values() for alias in aliases}
     for index, line in enumerate(lines):
-        best = max(_DELIMITERS, key=lambda d: len(_split(line, d)))
-        fields = _split(line, best)
-        if len(fields) >= 2 and prices & {_key(field) for field in fields}:
+        best = max(DELIMITERS, key=lambda d: len(split_fields(line, d)))
+        fields = split_fields(line, best)
+        if len(fields) >= 2 and prices & {column_key(field) for field in fields}:
             return index, best, None
     first = lines[0] if lines else ""
-    fields = _split(first, ",")
+    fields = split_fields(first, ",")
     if 6 <= len(fields) <= len(_KLINE_COLUMNS) and _is_epoch_ms(fields):
         return 0, ",", _KLINE_COLUMNS[: len(fields)]
-    return 0, max(_DELIMITERS, key=lambda d: len(_split(first, d))), None
+    return 0, max(DELIMITERS, key=lambda d: len(split_fields(first, d))), None
 
 
-def _split(line: str, delimiter: str) -> list[str]:
+def split_fields(line: str, delimiter: str) -> list[str]:
     return next(csv.reader([line], delimiter=delimiter), [])
 
 

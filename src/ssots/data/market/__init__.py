@@ -9,12 +9,16 @@ Parquet file; ``normalize_frame`` canonicalises an already-parsed frame. Both re
 ``LoadReport`` saying how the data were read and what was repaired, and raise ``DataError``
 with what to do when the data cannot be used. Everything is vectorised: no per-row loops.
 
-- ``read``: bytes to a raw table (gzip, Parquet, encoding, banners, delimiter).
-- ``columns``: canonical column names and matching a table's columns to them.
-- ``timestamps``: finding and parsing the time column.
-- ``numbers``: price and volume values, including numbers written as text.
-- ``repair``: the repairs applied to the parsed frame.
-- ``report``: ``LoadReport``.
+Private modules (their names are public to each other, never used outside this package
+except ``_read.sniff``/``split_fields``/``gunzip``, which are re-exported here):
+
+- ``_read``: bytes to a raw table (the one gzip guard, Parquet, encoding, banners, the
+  one CSV sniffer).
+- ``_columns``: canonical column names and matching a table's columns to them.
+- ``_timestamps``: finding and parsing the time column.
+- ``_numbers``: price and volume values, including numbers written as text.
+- ``_repair``: the repairs applied to the parsed frame.
+- ``_report``: ``LoadReport``.
 - here: ``load``, ``normalize_frame`` and the row-count checks (``MIN_ROWS``).
 """
 
@@ -26,23 +30,42 @@ from pathlib import Path
 
 import pandas as pd
 
-from ssots.data.loader.columns import COLUMNS, PRICE_COLUMNS, _index_as_column, _map_columns
-from ssots.data.loader.numbers import _numeric_column
-from ssots.data.loader.read import _parse_file, _read_bytes
-from ssots.data.loader.repair import _repair
-from ssots.data.loader.report import LoadReport, _count, _report
-from ssots.data.loader.timestamps import _find_time_column, _join_date_and_clock, _parse_times
+from ssots.data.market._columns import COLUMNS, PRICE_COLUMNS, index_as_column, map_columns
+from ssots.data.market._numbers import numeric_column
+from ssots.data.market._read import (
+    MAX_GUNZIPPED_BYTES,
+    gunzip,
+    parse_file,
+    read_bytes,
+    sniff,
+    split_fields,
+)
+from ssots.data.market._repair import repair_frame
+from ssots.data.market._report import LoadReport, count_of, make_report
+from ssots.data.market._timestamps import find_time_column, join_date_and_clock, parse_times
 from ssots.errors import DataError, ParameterError
-from ssots.features import LONGEST_WINDOW
-from ssots.spec import DEFAULT_HORIZON
+from ssots.spec import DEFAULT_HORIZON, LONGEST_WINDOW
 
-__all__ = ["COLUMNS", "MIN_ROWS", "PRICE_COLUMNS", "LoadReport", "load", "normalize_frame"]
+__all__ = [
+    "COLUMNS",
+    "MAX_GUNZIPPED_BYTES",
+    "MIN_ROWS",
+    "PRICE_COLUMNS",
+    "LoadReport",
+    "gunzip",
+    "load",
+    "normalize_frame",
+    "sniff",
+    "split_fields",
+]
 
 MIN_ROWS = LONGEST_WINDOW + DEFAULT_HORIZON
 """Fewest usable rows: the longest indicator window plus the label horizon."""
 
 
-def load(path: str | Path, *, min_rows: int = MIN_ROWS) -> tuple[pd.DataFrame, LoadReport]:
+def load(
+    path: str | Path, *, min_rows: int = MIN_ROWS, max_expanded_bytes: int | None = None
+) -> tuple[pd.DataFrame, LoadReport]:
     """Read a CSV or Parquet file of prices into the canonical OHLCV frame.
 
     Parquet is read when the suffix is ``.parquet``/``.pq`` (or the bytes say so); anything
@@ -51,18 +74,21 @@ def load(path: str | Path, *, min_rows: int = MIN_ROWS) -> tuple[pd.DataFrame, L
     Args:
         path: the file to read.
         min_rows: fewest usable rows to accept (default MIN_ROWS = 55).
+        max_expanded_bytes: largest decompressed size of a gzip file (default
+            ``MAX_GUNZIPPED_BYTES``, 4 GiB); an upload passes its own limit.
 
     Returns:
         The canonical frame and a LoadReport (with the file's sha256).
 
     Raises:
+        TooLargeError: a gzip file expands past ``max_expanded_bytes``.
         DataError: the file is missing, unreadable or not usable market data.
         ParameterError: ``min_rows`` is below 2.
     """
     _check_min_rows(min_rows)
     path = Path(path)
-    data = _read_bytes(path)
-    raw, file_layout = _parse_file(data, path)
+    data = read_bytes(path)
+    raw, file_layout = parse_file(data, path, max_expanded_bytes=max_expanded_bytes)
     frame, report = normalize_frame(raw, source=str(path), min_rows=min_rows)
     digest = hashlib.sha256(data).hexdigest()
     return frame, replace(report, sha256=digest, layout={**file_layout, **report.layout})
@@ -92,21 +118,21 @@ def normalize_frame(
         ParameterError: ``min_rows`` is below 2.
     """
     _check_min_rows(min_rows)
-    table = _index_as_column(raw)
+    table = index_as_column(raw)
     if table.empty:
         raise DataError(f"{source} has no data rows; pass a table with at least {min_rows} rows")
-    columns = _map_columns(table, source)
-    time_column = _find_time_column(table, columns, source)
-    table, time_column = _join_date_and_clock(table, time_column)
-    times, time_format = _parse_times(table[time_column], time_column, source)
+    columns = map_columns(table, source)
+    time_column = find_time_column(table, columns, source)
+    table, time_column = join_date_and_clock(table, time_column)
+    times, time_format = parse_times(table[time_column], time_column, source)
     values = {
-        name: _numeric_column(table[orig], orig, name, source) for name, orig in columns.items()
+        name: numeric_column(table[orig], orig, name, source) for name, orig in columns.items()
     }
     frame = pd.DataFrame(values, index=times)
-    frame, repairs = _repair(frame, time_column)
+    frame, repairs = repair_frame(frame, time_column)
     _check_enough(frame, len(table), repairs, source, min_rows)
     layout = {"time_column": time_column, "time_format": time_format, "columns": columns}
-    return frame, _report(frame, source, layout, len(table), repairs)
+    return frame, make_report(frame, source, layout, len(table), repairs)
 
 
 def _check_min_rows(min_rows: int) -> None:
@@ -126,6 +152,6 @@ def _check_enough(
     )
     dropped = f" of {rows_read:,} read ({'; '.join(repairs)})" if repairs else ""
     raise DataError(
-        f"{source} has {_count(len(frame), 'usable row')}{dropped}; SSO-TS needs at least "
+        f"{source} has {count_of(len(frame), 'usable row')}{dropped}; SSO-TS needs at least "
         f"{min_rows}{why}; pass a longer price history"
     )

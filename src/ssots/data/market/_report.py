@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ssots.data.loader.read import _DELIMITERS
+from ssots.data.market._read import DELIMITERS
 
 
 @dataclass(frozen=True)
@@ -75,11 +75,11 @@ class LoadReport:
         return lines
 
 
-def _count(count: int, noun: str) -> str:
+def count_of(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
-def _report(
+def make_report(
     frame: pd.DataFrame, source: str, layout: dict[str, Any], rows_read: int, repairs: list[str]
 ) -> LoadReport:
     spacing = pd.Timedelta(np.median(np.diff(frame.index.asi8)), unit="ns")
@@ -112,7 +112,7 @@ def _format_timedelta(delta: pd.Timedelta) -> str:
 def _describe_layout(layout: dict[str, Any]) -> str:
     parts = [str(layout.get("format", "table"))]
     if "delimiter" in layout:
-        parts.append(f"{_DELIMITERS[layout['delimiter']]}-separated")
+        parts.append(f"{DELIMITERS[layout['delimiter']]}-separated")
     if layout.get("banner_lines"):
         parts.append(f"{layout['banner_lines']} banner line(s) skipped")
     if layout.get("bom"):

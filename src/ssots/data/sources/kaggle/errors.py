@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
-from ssots.data.kaggle.credentials import HOW_TO_SET_CREDENTIALS, credential_status
+from ssots.data.sources.kaggle.credentials import HOW_TO_SET_CREDENTIALS, credential_status
 from ssots.errors import SsotsError
 
 
@@ -37,23 +37,16 @@ class _Failure:
         return self.kind in ("busy", "server", "network", "cut", "corrupt")
 
 
-def _classify(exc: BaseException) -> _Failure | None:
+def classify(exc: BaseException) -> _Failure | None:
     """What kind of failure a library exception is; None for unknown exceptions."""
     import requests
-    from kagglehub.exceptions import DataCorruptionError, UnauthenticatedError
+    from kagglehub.exceptions import DataCorruptionError
 
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         status = exc.response.status_code
         kinds = {401: "auth", 403: "auth", 404: "not_found", 429: "busy"}
         kind = kinds.get(status, "server" if status >= 500 else "refused")
         return _Failure(kind, status, _retry_after(exc.response.headers.get("Retry-After")))
-    if isinstance(exc, UnauthenticatedError):  # kagglehub.whoami wraps every failure
-        cause = exc.__cause__
-        return (
-            _classify(cause)
-            if isinstance(cause, requests.RequestException)
-            else (_Failure("auth", 401))
-        )
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return _Failure("cut")
     if isinstance(exc, requests.ConnectionError | requests.Timeout):
@@ -67,7 +60,7 @@ def _classify(exc: BaseException) -> _Failure | None:
     return None
 
 
-_SUMMARY = {
+SUMMARY = {
     "busy": "rate limited (HTTP {status})",
     "server": "server error (HTTP {status})",
     "network": "no answer (network error or timeout)",
@@ -87,7 +80,7 @@ def _retry_after(value: str | None) -> float | None:
     return None
 
 
-def _user_error(failure: _Failure, handle: str | None, attempts: int) -> KaggleError:
+def user_error(failure: _Failure, handle: str | None, attempts: int) -> KaggleError:
     """The one message a user sees for a failure (no library text, so no secrets)."""
     what = f"the dataset {handle}" if handle else "this request"
     tries = f"{attempts} attempt" + ("s" if attempts > 1 else "")
@@ -107,7 +100,7 @@ def _user_error(failure: _Failure, handle: str | None, attempts: int) -> KaggleE
         return KaggleError(
             f"Kaggle refused {what} (HTTP {failure.status}); check the handle and options"
         )
-    reason = _SUMMARY[failure.kind].format(status=failure.status)
+    reason = SUMMARY[failure.kind].format(status=failure.status)
     advice = {
         "busy": "wait a minute, then run the command again",
         "server": "Kaggle may be down; try again later",

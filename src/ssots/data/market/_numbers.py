@@ -8,11 +8,11 @@ import pandas as pd
 
 from ssots.errors import DataError
 
-_NULL_TOKENS = ("", "-", "--", "—", "null", "none", "nan", "na", "n/a", "#n/a", "nat")
+NULL_TOKENS = ("", "-", "--", "—", "null", "none", "nan", "na", "n/a", "#n/a", "nat")
 _SUFFIX = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
 
 
-def _numeric_column(column: pd.Series, orig: str, name: str, source: str) -> np.ndarray:
+def numeric_column(column: pd.Series, orig: str, name: str, source: str) -> np.ndarray:
     """A price/volume column as float64 (NaN where empty); refuses non-numeric prices."""
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         values = pd.Series(column, dtype="float64")
@@ -29,7 +29,7 @@ def _numeric_column(column: pd.Series, orig: str, name: str, source: str) -> np.
 def _text_numbers(column: pd.Series, orig: str, name: str, source: str) -> pd.Series:
     """Numbers from text; a price column where most values are not numbers is refused."""
     text = column.astype(str).str.strip()
-    empty = text.isna() | text.str.lower().isin(_NULL_TOKENS)
+    empty = text.isna() | text.str.lower().isin(NULL_TOKENS)
     text = text.where(~empty)
     values = pd.to_numeric(text, errors="coerce")
     if values.notna().sum() < (~empty).sum():

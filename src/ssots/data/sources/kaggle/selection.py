@@ -7,22 +7,29 @@ rows; else the single file that loads as OHLCV.
 
 from __future__ import annotations
 
-import csv
 import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ssots.data.loader import load
+from ssots.data.market import load, sniff, split_fields
 from ssots.errors import DataError, ParameterError
 
 
 @dataclass(frozen=True)
-class _Choice:
-    name: str  # path inside the dataset
+class Choice:
+    """The file of a download to use.
+
+    Attributes:
+        name: its path inside the dataset.
+        path: where it is on disk.
+        rows_of: take only this symbol's rows (a multi-coin table), or None.
+    """
+
+    name: str
     path: Path
-    rows_of: str | None = None  # take only this symbol's rows (multi-coin table)
+    rows_of: str | None = None
 
 
 _DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".gz", ".parquet", ".pq")
@@ -31,7 +38,8 @@ _SAMPLE_BYTES = 256 * 1024
 _MAX_LISTED = 12
 
 
-def _list_files(directory: Path) -> list[str]:
+def list_files(directory: Path) -> list[str]:
+    """The files of a download (paths inside it, sorted; hidden ones left out)."""
     return sorted(
         path.relative_to(directory).as_posix()
         for path in directory.rglob("*")
@@ -40,9 +48,15 @@ def _list_files(directory: Path) -> list[str]:
     )
 
 
-def _choose(
+def choose(
     directory: Path, files: tuple[str, ...], handle: str, *, file: str | None, symbol: str | None
-) -> _Choice:
+) -> Choice:
+    """The OHLCV file of the download of ``handle`` in ``directory`` (see the module).
+
+    Raises:
+        ParameterError: several files qualify (pass ``file``).
+        DataError: no file qualifies, or the symbol has no rows.
+    """
     if file is not None:
         return _with_rows(directory, _match_file(files, file, handle), symbol)
     data = [name for name in files if name.lower().endswith(_DATA_SUFFIXES)]
@@ -51,7 +65,7 @@ def _choose(
             [
                 n
                 for n in data
-                if _quote_of(n, symbol) is not None and _why_not_ohlcv(directory / n) is None
+                if quote_of(n, symbol) is not None and _why_not_ohlcv(directory / n) is None
             ],
             symbol,
         )
@@ -145,7 +159,7 @@ _QUOTES = ("usd", "usdt", "usdc", "busd", "eur", "gbp", "jpy", "btc", "eth")
 _USD_QUOTES = ("", "usd", "usdt", "usdc", "busd")
 
 
-def _quote_of(name: str, symbol: str) -> str | None:
+def quote_of(name: str, symbol: str) -> str | None:
     """The quote currency if ``name`` is named for ``symbol`` ("" when none is named):
     BTC -> coin_Bitcoin.csv "", btcusd.csv "usd", BTCUSDT-1h.csv "usdt", BTC-USD.csv "usd";
     None if it is not named for it."""
@@ -163,7 +177,7 @@ def _quote_of(name: str, symbol: str) -> str | None:
 
 def _prefer_usd(names: list[str], symbol: str) -> list[str]:
     """Among several files for a coin, the ones quoted in US dollars (or unquoted)."""
-    usd = [name for name in names if _quote_of(name, symbol) in _USD_QUOTES]
+    usd = [name for name in names if quote_of(name, symbol) in _USD_QUOTES]
     return usd if len(names) > 1 and usd else names
 
 
@@ -186,18 +200,18 @@ _SYMBOL_COLUMNS = ("symbol", "ticker", "coin", "asset", "pair")
 
 
 def _table_layout(path: Path) -> tuple[str, int, str] | None:
-    """(delimiter, header line, symbol column) of a text table with a symbol column."""
+    """(delimiter, header line, symbol column) of a text table with a symbol column,
+    its header found by the loader's sniffer."""
     if path.suffix.lower() not in _TEXT_SUFFIXES:
         return None
-    lines = _head(path).decode("utf-8-sig", errors="replace").splitlines()[:50]
-    try:
-        delimiter = csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=",;\t|").delimiter
-    except csv.Error:
+    text = _head(path).decode("utf-8-sig", errors="replace")
+    header, delimiter, kline_names = sniff(text)
+    lines = text.splitlines()
+    if kline_names is not None or header >= len(lines):
         return None
-    for number, line in enumerate(lines[:10]):
-        for column in next(csv.reader([line], delimiter=delimiter), []):
-            if re.sub(r"[^a-z]", "", column.lower()) in _SYMBOL_COLUMNS:
-                return delimiter, number, column
+    for column in split_fields(lines[header], delimiter):
+        if re.sub(r"[^a-z]", "", column.lower()) in _SYMBOL_COLUMNS:
+            return delimiter, header, column
     return None
 
 
@@ -225,7 +239,7 @@ def _coins(path: Path) -> tuple[str | None, tuple[str, ...]]:
     return layout[2], tuple(sorted(set(values) - {""}))
 
 
-def _with_rows(directory: Path, name: str, symbol: str | None) -> _Choice:
+def _with_rows(directory: Path, name: str, symbol: str | None) -> Choice:
     """Choose ``name``, with one symbol's rows when it is a table of several coins."""
     column, coins = _coins(directory / name)
     if len(coins) > 1 and symbol is None:
@@ -237,10 +251,10 @@ def _with_rows(directory: Path, name: str, symbol: str | None) -> _Choice:
         raise DataError(
             f"{name} has no rows for {symbol}; its `{column}` column holds {_names(list(coins))}"
         )
-    return _Choice(name, directory / name, symbol if len(coins) > 1 else None)
+    return Choice(name, directory / name, symbol if len(coins) > 1 else None)
 
 
-def _rows_of(choice: _Choice, scratch: Path) -> Path:
+def extract_rows(choice: Choice, scratch: Path) -> Path:
     """Write the rows of ``choice.rows_of`` to a CSV in ``scratch`` (for registration)."""
     layout = _table_layout(choice.path)
     assert layout is not None

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ssots.data.loader.columns import COLUMNS, PRICE_COLUMNS
-from ssots.data.loader.report import _count
+from ssots.data.market._columns import COLUMNS, PRICE_COLUMNS
+from ssots.data.market._report import count_of
 
 
-def _repair(frame: pd.DataFrame, time_column: str) -> tuple[pd.DataFrame, list[str]]:
+def repair_frame(frame: pd.DataFrame, time_column: str) -> tuple[pd.DataFrame, list[str]]:
     """Apply every repair in order; return the canonical frame and what was done."""
     repairs: list[str] = []
     unparsed = frame.index.isna()
@@ -29,7 +29,7 @@ def _repair(frame: pd.DataFrame, time_column: str) -> tuple[pd.DataFrame, list[s
 def _drop(frame: pd.DataFrame, mask: np.ndarray, what: str, repairs: list[str]) -> pd.DataFrame:
     count = int(np.count_nonzero(mask))
     if count:
-        repairs.append(f"dropped {_count(count, 'row')} {what}")
+        repairs.append(f"dropped {count_of(count, 'row')} {what}")
         return frame[~mask]
     return frame
 
@@ -45,7 +45,7 @@ def _orient(frame: pd.DataFrame, repairs: list[str]) -> pd.DataFrame:
         if frame.index.is_monotonic_increasing:
             return frame
     out_of_order = int((np.diff(frame.index.asi8) < 0).sum())
-    repairs.append(f"sorted {_count(out_of_order, 'out-of-order row')} into time order")
+    repairs.append(f"sorted {count_of(out_of_order, 'out-of-order row')} into time order")
     return frame.sort_index(kind="stable")
 
 
@@ -94,7 +94,7 @@ def _complete(frame: pd.DataFrame, repairs: list[str]) -> pd.DataFrame:
         repairs.append("no volume column: volume set to 0")
     elif (missing := int(frame["volume"].isna().sum())) > 0:
         frame = frame.assign(volume=frame["volume"].fillna(0.0))
-        repairs.append(f"set {_count(missing, 'missing volume')} to 0")
+        repairs.append(f"set {count_of(missing, 'missing volume')} to 0")
     return frame[list(COLUMNS)].astype("float64")
 
 

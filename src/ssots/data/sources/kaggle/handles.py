@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
-from ssots.data.datasets import KAGGLE
 from ssots.errors import ParameterError
+
+KAGGLE = "kaggle:"
+"""Prefix of Kaggle references: ``kaggle:OWNER/SLUG[/FILE][#SYMBOL]``."""
 
 _HANDLE = re.compile(r"^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$")
 _URL_PREFIX = re.compile(r"^https?://(www\.)?kaggle\.com/datasets/")
@@ -37,10 +39,15 @@ def parse_ref(ref: str) -> tuple[str, str | None, str | None]:
     parts = rest.split("/", 2)
     handle = parse_handle("/".join(parts[:2]))
     file = parts[2] if len(parts) == 3 and parts[2] else None
-    return handle, file, _check_symbol(symbol) if symbol else None
+    return handle, file, check_symbol(symbol) if symbol else None
 
 
-def _check_symbol(symbol: str | None) -> str | None:
+def check_symbol(symbol: str | None) -> str | None:
+    """``symbol`` upper-cased, or None.
+
+    Raises:
+        ParameterError: not a ticker of 1 to 15 letters and digits.
+    """
     if symbol is None:
         return None
     if not _SYMBOL.match(symbol):

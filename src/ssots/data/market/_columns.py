@@ -11,8 +11,8 @@ from ssots.errors import DataError
 PRICE_COLUMNS = ("open", "high", "low", "close")
 COLUMNS = (*PRICE_COLUMNS, "volume")
 
-# Column names are compared after _key(): lower case, letters and digits only.
-_PRICE_ALIASES: dict[str, tuple[str, ...]] = {
+# Column names are compared after column_key(): lower case, letters and digits only.
+PRICE_ALIASES: dict[str, tuple[str, ...]] = {
     "open": ("open", "o", "openprice", "opening"),
     "high": ("high", "h", "highprice"),
     "low": ("low", "l", "lowprice"),
@@ -22,24 +22,24 @@ _VOLUME_EXACT = ("volume", "vol", "v", "basevolume", "volumebase", "baseassetvol
 _QUOTE_HINTS = ("usd", "eur", "currency", "quote", "notional")
 
 
-def _key(name: object) -> str:
+def column_key(name: object) -> str:
     return re.sub(r"[^0-9a-z]", "", str(name).lower())
 
 
-def _index_as_column(raw: pd.DataFrame) -> pd.DataFrame:
+def index_as_column(raw: pd.DataFrame) -> pd.DataFrame:
     """A DatetimeIndex (e.g. a canonical frame saved to Parquet) becomes a time column."""
     if isinstance(raw.index, pd.DatetimeIndex):
         return raw.rename_axis(raw.index.name or "time").reset_index()
     return raw
 
 
-def _map_columns(table: pd.DataFrame, source: str) -> dict[str, str]:
+def map_columns(table: pd.DataFrame, source: str) -> dict[str, str]:
     """Canonical name -> original column name, for the columns present."""
     by_key: dict[str, str] = {}
     for column in table.columns:
-        by_key.setdefault(_key(column), column)
+        by_key.setdefault(column_key(column), column)
     found: dict[str, str] = {}
-    for name, aliases in _PRICE_ALIASES.items():
+    for name, aliases in PRICE_ALIASES.items():
         match = next((by_key[alias] for alias in aliases if alias in by_key), None)
         if match is not None:
             found[name] = match
@@ -55,7 +55,9 @@ def _volume_column(by_key: dict[str, str]) -> str | None:
     """Prefer plain/base-asset volume ("Volume BTC") over quote volume ("Volume USDT")."""
     exact = [by_key[key] for key in _VOLUME_EXACT if key in by_key]
     named = [column for key, column in by_key.items() if key.startswith("vol")]
-    base = [column for column in named if not any(hint in _key(column) for hint in _QUOTE_HINTS)]
+    base = [
+        column for column in named if not any(hint in column_key(column) for hint in _QUOTE_HINTS)
+    ]
     return next(iter(exact + base + named), None)
 
 
