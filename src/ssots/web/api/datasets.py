@@ -13,14 +13,14 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, File, Form, HTTPException, Query, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from fastapi import Path as PathParam
 
 from ssots.data.catalog import CATALOG, CatalogEntry
 from ssots.data.datasets import DEMO, DatasetRecord, open_dataset
 from ssots.data.loader import load
-from ssots.errors import DataError
-from ssots.web.deps import Services, ServicesDep
+from ssots.errors import ConflictError, DataError, TooLargeError
+from ssots.web.deps import ServicesDep
 from ssots.web.errors import error_responses
 from ssots.web.limits import too_large
 from ssots.web.schemas import DatasetDetail, DatasetList, UploadResult
@@ -83,7 +83,7 @@ def upload_dataset(
             _check_expanded_size(path, services.settings.max_upload_bytes)
             record = services.datasets.register(path, name=label, source="upload")
         except DataError as exc:  # name the client's file, not the server's scratch copy
-            raise DataError(str(exc).replace(str(path), repr(file.filename or "upload"))) from None
+            raise type(exc)(str(exc).replace(str(path), repr(file.filename or "upload"))) from None
     return {**_record_item(record), "report": record.report}
 
 
@@ -107,7 +107,7 @@ def get_dataset(
         dataset = open_dataset(DEMO)
         summary = {**_demo_item(), **dataset.describe(), "id": DEMO, "name": DEMO_NAME}
         return {**summary, "report": None, **_previews(dataset.frame, rows, candles)}
-    record = _record(services, dataset_id)
+    record = services.datasets.get(dataset_id)
     frame, _ = load(record.path)
     return {**_record_item(record), "report": record.report, **_previews(frame, rows, candles)}
 
@@ -123,24 +123,16 @@ def delete_dataset(services: ServicesDep, dataset_id: DatasetId) -> Response:
     """Remove the dataset and its file (unless another entry shares it); 409 while
     queued or running jobs use it."""
     if dataset_id == DEMO:
-        raise HTTPException(409, "the demo is built in and cannot be deleted")
-    _record(services, dataset_id)
+        raise ConflictError("the demo is built in and cannot be deleted")
+    services.datasets.get(dataset_id)
     users = services.jobs.active_for_dataset(dataset_id)
     if users:
-        raise HTTPException(
-            409,
+        raise ConflictError(
             f"{users} queued or running job(s) use dataset {dataset_id}; "
-            "cancel them or wait for them to finish",
+            "cancel them or wait for them to finish"
         )
     services.datasets.delete(dataset_id)
     return Response(status_code=204)
-
-
-def _record(services: Services, dataset_id: str) -> DatasetRecord:
-    try:
-        return services.datasets.get(dataset_id)
-    except DataError as exc:
-        raise HTTPException(404, str(exc)) from None
 
 
 def _demo_item() -> dict[str, Any]:
@@ -224,6 +216,6 @@ def _check_expanded_size(path: Path, limit: int) -> None:
             while chunk := stream.read(_CHUNK):
                 expanded += len(chunk)
                 if expanded > limit:
-                    raise HTTPException(413, f"decompressed, {too_large(limit)}")
+                    raise TooLargeError(f"decompressed, {too_large(limit)}")
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"the upload is a damaged gzip file ({exc}); compress it again") from None

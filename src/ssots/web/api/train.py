@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, NoReturn
 
-from fastapi import APIRouter, Body, HTTPException, Query
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from ssots.data.catalog import CATALOG, catalog_entry
 from ssots.data.datasets import DEMO, KAGGLE
 from ssots.data.kaggle import parse_ref
-from ssots.errors import ParameterError
+from ssots.errors import FieldIssue, InvalidFieldsError, MissingParameterError, ParameterError
 from ssots.pipeline import RunSpec
-from ssots.store.jobs import JobNotFoundError, now
+from ssots.store.jobs import now
 from ssots.web.deps import Services, ServicesDep
 from ssots.web.errors import error_responses
 from ssots.web.schemas import TrainAccepted, TrainRequest, TrainStatus
@@ -87,12 +86,8 @@ async def training_status(
     than a hop to the thread pool), answered without response-model validation.
     """
     if not job_id:
-        raise HTTPException(400, "pass the job's id: GET /api/train?jobId=<id>")
-    try:
-        row = services.jobs.status(job_id)
-    except JobNotFoundError:
-        raise HTTPException(404, f"no training job with id {job_id!r}") from None
-    return JSONResponse(train_status(row))
+        raise MissingParameterError("pass the job's id: GET /api/train?jobId=<id>")
+    return JSONResponse(train_status(services.jobs.status(job_id)))
 
 
 def _spec(body: TrainRequest, dataset: str) -> RunSpec:
@@ -106,15 +101,13 @@ def _spec(body: TrainRequest, dataset: str) -> RunSpec:
     try:
         return RunSpec(**values)
     except ValidationError as exc:
-        raise RequestValidationError(
-            [
-                {
-                    "type": error["type"],
-                    "msg": error["msg"],
-                    "loc": ("body", _SPEC_FIELDS.get(str(error["loc"][0]), str(error["loc"][0]))),
-                }
-                for error in exc.errors(include_input=False, include_context=False)
-            ]
+        raise InvalidFieldsError(
+            FieldIssue(
+                field=_SPEC_FIELDS.get(str(error["loc"][0]), str(error["loc"][0])),
+                message=error["msg"],
+                kind=error["type"],
+            )
+            for error in exc.errors(include_input=False, include_context=False)
         ) from None
 
 
@@ -166,4 +159,4 @@ def _kaggle_dataset(reference: str, services: Services) -> str:
 
 
 def _invalid(field: str, message: str) -> NoReturn:
-    raise RequestValidationError([{"type": "value_error", "loc": ("body", field), "msg": message}])
+    raise InvalidFieldsError.one(field, message)
