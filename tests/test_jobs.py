@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from ssots.errors import DataError
+from ssots.errors import DataError, QueueFullError
 from ssots.events import Event
 from ssots.jobs import JobManager, LocalExecutor, worker
 from ssots.jobs.redact import redact
@@ -26,7 +26,6 @@ from ssots.store.jobs import (
     Attempt,
     JobLostError,
     JobStore,
-    QueueFullError,
     now,
 )
 from ssots.store.tables import JobRow

@@ -30,7 +30,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(home: Path) -> Iterator[TestClient]:
-    settings = make_settings(home, max_upload_bytes=LIMIT)
+    settings = make_settings(home, max_upload_mb=LIMIT // (1024 * 1024))
     with TestClient(create_app(settings, workers=0)) as test_client:
         yield test_client
 

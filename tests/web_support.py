@@ -12,13 +12,12 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from ssots.config import Settings
+from ssots.config import Settings, variable
 
 with warnings.catch_warnings():  # Starlette suggests httpx2, which is not needed here
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -45,7 +44,8 @@ ACTIVE = ("queued", "in_progress")
 
 def make_settings(home: Path, **overrides: Any) -> Settings:
     """Settings of a fresh home folder with ``overrides``."""
-    return replace(Settings.from_env({"SSOTS_HOME": str(home)}), **overrides)
+    env = {variable(name): str(value) for name, value in overrides.items()}
+    return Settings.from_env({"SSOTS_HOME": str(home), **env})
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = WAIT, every: float = 0.1) -> Any:

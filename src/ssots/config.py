@@ -8,28 +8,112 @@
 | SSOTS_REQUEUE_INTERRUPTED | 1: re-queue jobs a dead worker left running | 0 (mark failed) |
 | SSOTS_MAX_UPLOAD_MB | largest accepted upload | 200 |
 | SSOTS_QUEUE_LIMIT | most queued jobs before the API answers 429 | 100 |
+
+``Settings`` is a pydantic-settings model: each field reads the variable ``SSOTS_<NAME>``
+(an empty variable counts as unset). Build it with ``Settings.from_env()``, which turns
+a bad value into a ``ParameterError`` naming the variable.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
+
+from pydantic import PositiveInt, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ssots.errors import ParameterError
 
+PREFIX = "SSOTS_"
+DEFAULT_HOME = Path("~/.ssots")
+_EXPECTED = {
+    "home": ("a folder", "~/.ssots"),
+    "database_url": ("an SQLAlchemy URL", "sqlite:////var/lib/ssots/ssots.db"),
+    "api_token": ("a token", "a long random string"),
+    "requeue_interrupted": ("1 or 0", "1"),
+    "max_upload_mb": ("a whole number >= 1", "200"),
+    "queue_limit": ("a whole number >= 1", "100"),
+}
+"""Field -> what its variable must hold and an example, for error messages."""
 
-@dataclass(frozen=True)
-class Settings:
-    """Resolved settings. ``api_token`` is a secret: it never appears in ``repr``."""
+_MAPPING: ContextVar[Mapping[str, str] | None] = ContextVar("ssots_settings_env", default=None)
+"""The mapping ``Settings.from_env`` reads instead of the process environment."""
 
-    home: Path
-    database_url: str
-    api_token: str | None = field(default=None, repr=False)
+
+class MappingSource(PydanticBaseSettingsSource):
+    """A settings source reading ``SSOTS_<FIELD>`` from a mapping, as the environment
+    source reads the process environment (an empty value counts as unset)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self.env = env
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """The raw value of ``field_name``'s variable (None when unset)."""
+        return self.env.get(variable(field_name)) or None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values = {
+            name: self.get_field_value(field, name)[0]
+            for name, field in self.settings_cls.model_fields.items()
+        }
+        return {name: value for name, value in values.items() if value is not None}
+
+
+class Settings(BaseSettings):
+    """Resolved settings. ``api_token`` is a secret: ``repr`` and ``str`` never show it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, env_ignore_empty=True, extra="ignore", frozen=True
+    )
+
+    home: Path = DEFAULT_HOME
+    """Folder of durable state (``~`` expanded)."""
+    database_url: str = ""
+    """Any SQLAlchemy URL; unset: the SQLite file ``ssots.db`` in ``home``."""
+    api_token: SecretStr | None = None
+    """Bearer token the API requires; None: the API is open (loopback only)."""
     requeue_interrupted: bool = False
-    max_upload_bytes: int = 200 * 1024 * 1024
-    queue_limit: int = 100
+    """Re-queue (rather than fail) jobs a dead worker left running."""
+    max_upload_mb: PositiveInt = 200
+    """Largest accepted upload, MB."""
+    queue_limit: PositiveInt = 100
+    """Most queued jobs before the API answers 429."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments, then the process environment, or the mapping given to
+        ``from_env`` instead of it (no .env file, no secrets folder)."""
+        mapping = _MAPPING.get()
+        return (init_settings, env_settings if mapping is None else MappingSource(cls, mapping))
+
+    @field_validator("home")
+    @classmethod
+    def _expand_home(cls, home: Path) -> Path:
+        return home.expanduser()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_database_url(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("database_url"):
+            home = Path(data.get("home") or DEFAULT_HOME).expanduser()
+            data = {**data, "database_url": f"sqlite:///{home / 'ssots.db'}"}
+        return data
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """Largest accepted upload, bytes."""
+        return self.max_upload_mb * 1024 * 1024
 
     @property
     def datasets_dir(self) -> Path:
@@ -45,25 +129,34 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read settings from ``env`` (default: the process environment).
 
+        A mapping is read exactly like the environment (``SSOTS_<FIELD>``, empty means
+        unset) and nothing else: the process environment does not leak in.
+
         Raises:
-            ParameterError: a numeric variable is not a positive whole number.
+            ParameterError: a variable has a bad value (e.g. a count that is not a
+                positive whole number); the message names the variable.
         """
-        env = os.environ if env is None else env
-        home = Path(env.get("SSOTS_HOME") or Path.home() / ".ssots").expanduser()
-        return cls(
-            home=home,
-            database_url=env.get("SSOTS_DATABASE_URL") or f"sqlite:///{home / 'ssots.db'}",
-            api_token=env.get("SSOTS_API_TOKEN") or None,
-            requeue_interrupted=env.get("SSOTS_REQUEUE_INTERRUPTED", "0") == "1",
-            max_upload_bytes=_positive_int(env, "SSOTS_MAX_UPLOAD_MB", 200) * 1024 * 1024,
-            queue_limit=_positive_int(env, "SSOTS_QUEUE_LIMIT", 100),
-        )
+        reading = _MAPPING.set(env)
+        try:
+            return cls()
+        except ValidationError as exc:
+            raise _parameter_error(exc) from None
+        finally:
+            _MAPPING.reset(reading)
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
-    text = env.get(name)
-    if text is None or text == "":
-        return default
-    if not text.isdigit() or int(text) < 1:
-        raise ParameterError(f"`{name}` must be a whole number >= 1, e.g. {default}; got {text!r}")
-    return int(text)
+def variable(field: str) -> str:
+    """The environment variable of the settings field ``field``."""
+    return f"{PREFIX}{field.upper()}"
+
+
+def _parameter_error(exc: ValidationError) -> ParameterError:
+    error: dict[str, Any] = exc.errors(include_url=False)[0]
+    field = str(error["loc"][0]) if error["loc"] else ""
+    rule, example = _EXPECTED.get(field, ("valid", ""))
+    given = error.get("input")
+    return ParameterError(
+        f"`{variable(field)}` must be {rule}, e.g. {example}; got {given!r}"
+        if isinstance(given, str)
+        else f"`{variable(field)}` must be {rule}, e.g. {example}"
+    )

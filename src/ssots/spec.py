@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ssots.errors import ParameterError, SpecError
+from ssots.errors import FieldIssue, InvalidFieldsError, ParameterError
 
 __all__ = [
     "BOOKS",
@@ -323,22 +323,23 @@ class RunSpec(BaseModel):
             values: field values.
 
         Raises:
-            SpecError: one issue per invalid field, each naming the field as ``name_of``
-                gives it.
+            InvalidFieldsError: one issue per invalid field, each naming the field as
+                ``name_of`` gives it.
         """
         try:
             return cls(**values)
         except ValidationError as exc:
-            raise SpecError(_issues(exc, name_of or (lambda name: name))) from None
+            raise InvalidFieldsError(_issues(exc, name_of or (lambda name: name))) from None
 
 
-def _issues(exc: ValidationError, name_of: Callable[[str], str]) -> list[tuple[str, str]]:
-    """(field as the user names it, message) for every error of ``exc``."""
+def _issues(exc: ValidationError, name_of: Callable[[str], str]) -> list[FieldIssue]:
+    """One issue per error of ``exc``, the field named as the user names it."""
     issues = []
     for error in exc.errors(include_input=False, include_context=False, include_url=False):
         field = str(error["loc"][0]) if error["loc"] else ""
         message = str(error["msg"]).removeprefix("Value error, ")
-        issues.append((name_of(field) if field in RunSpec.model_fields else field, message))
+        shown = name_of(field) if field in RunSpec.model_fields else field
+        issues.append(FieldIssue(shown, message, str(error["type"])))
     return issues
 
 

@@ -1,4 +1,5 @@
-"""The Typer app, its consoles, and how user errors are shown (one message, exit code 2)."""
+"""The Typer app, its consoles, and how errors are shown: an ``SsotsError`` as one message
+and the exit code of its row in ``ssots.errors.ERROR_CODES`` (2 for a user's mistake)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from ssots.errors import SsotsError
+from ssots.errors import SsotsError, error_code
 
 console = Console()
 err_console = Console(stderr=True)
@@ -21,7 +22,8 @@ _help_rank = {name: rank for rank, name in enumerate(HELP_ORDER)}
 
 
 class SsotsGroup(TyperGroup):
-    """A command group that shows an SsotsError as one message and exits with code 2."""
+    """A command group that shows an SsotsError as one message and exits with the code the
+    error table gives it."""
 
     def list_commands(self, ctx: Any) -> list[str]:
         """Commands in ``HELP_ORDER`` first (the order a user needs them), then the rest."""
@@ -35,7 +37,7 @@ class SsotsGroup(TyperGroup):
             err_console.print(
                 f"[bold red]Error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True
             )
-            raise typer.Exit(code=2) from None
+            raise typer.Exit(code=error_code(exc).exit) from None
 
 
 app = typer.Typer(

@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from ssots.config import Settings
-from ssots.errors import DataError
+from ssots.errors import DataError, NotFoundError
 from ssots.store.db import Database, open_database
 from ssots.store.tables import DatasetRow
 
@@ -158,7 +158,8 @@ class DatasetRegistry:
         """The dataset with ``dataset_id``.
 
         Raises:
-            DataError: malformed or unknown id.
+            DataError: malformed id.
+            NotFoundError: no dataset has that id.
         """
         if not _ID.match(dataset_id):
             raise DataError(
@@ -167,7 +168,7 @@ class DatasetRegistry:
         with self.database.session() as session:
             row = session.get(DatasetRow, dataset_id)
             if row is None:
-                raise DataError(f"no dataset with id {dataset_id}; `ssots data ls` lists them")
+                raise NotFoundError(f"no dataset with id {dataset_id}; `ssots data ls` lists them")
             return self._record(row)
 
     def find(self, key: str) -> DatasetRecord | None:

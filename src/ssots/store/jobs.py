@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, func, insert, literal, select, update
 
-from ssots.errors import SsotsError
+from ssots.errors import ConflictError, NotFoundError, QueueFullError
 from ssots.spec import JobStatus
 from ssots.store.db import Database
 from ssots.store.tables import JobEventRow, JobRow
@@ -52,12 +52,12 @@ _LISTED_COLUMNS = [
 ]
 
 
-class JobNotFoundError(SsotsError):
-    """No job has the id asked for."""
+class JobNotFoundError(NotFoundError):
+    """No job has the id asked for (the one message of that case, wherever it is asked)."""
 
-
-class QueueFullError(SsotsError):
-    """The queue holds as many jobs as the limit allows; nothing was created."""
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"no job with id {job_id!r}; `GET /api/jobs` lists them")
 
 
 class JobLostError(Exception):
@@ -160,7 +160,7 @@ class JobStore:
         with self.database.engine.connect() as connection:
             row = connection.execute(query, {"job_id": job_id}).first()
         if row is None:
-            raise JobNotFoundError(f"no job with id {job_id}; `GET /api/jobs` lists them")
+            raise JobNotFoundError(job_id)
         return row
 
     def list(
@@ -197,6 +197,7 @@ class JobStore:
 
         Raises:
             JobNotFoundError: no such job.
+            ConflictError: the job already succeeded or failed (nothing to cancel).
         """
         moment = now()
         with self.database.session() as session:
@@ -219,7 +220,10 @@ class JobStore:
                 )
                 .values(cancel_requested_at=moment, message="cancelling")
             )
-        return self.get(job_id)
+        row = self.get(job_id)
+        if row.status.is_final and row.status != CANCELLED:
+            raise ConflictError(f"job {job_id} already {row.status}; nothing to cancel")
+        return row
 
     def events_after(self, job_id: str, seq: int, limit: int = 500) -> list[Row[Any]]:
         """Events (seq, kind, data) of ``job_id`` numbered above ``seq``, oldest first."""

@@ -1,5 +1,6 @@
 """The FastAPI app: REST API under ``/api`` (OpenAPI at ``/openapi.json``, docs at
-``/docs``) and the job manager running beside it for the app's lifetime.
+``/docs`` and ``/redoc``, served offline) and the job manager running beside it for the
+app's lifetime.
 
 The dashboard's pages (``web/pages.py`` with ``web/templates`` and ``web/static``) are
 added to this same app by ``create_app``.
@@ -10,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import anyio
 from fastapi import FastAPI
@@ -23,6 +23,7 @@ from ssots.store.datasets import DatasetRegistry
 from ssots.store.jobs import JobStore
 from ssots.web.api import install_api
 from ssots.web.deps import Services
+from ssots.web.docs import install_docs
 from ssots.web.errors import install_error_handlers
 from ssots.web.pages import install_pages
 
@@ -74,31 +75,17 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
                 await anyio.to_thread.run_sync(manager.stop)
             database.engine.dispose()
 
-    app = FastAPI(title="SSO-TS", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="SSO-TS",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # install_docs serves /docs and /redoc from local files
+        redoc_url=None,
+    )
     app.state.services = services
     install_error_handlers(app)
     install_api(app, settings)
     install_pages(app)
-    if settings.api_token:
-        _document_bearer_auth(app)
+    install_docs(app)
     return app
-
-
-def _document_bearer_auth(app: FastAPI) -> None:
-    """State in the OpenAPI schema that /api routes (not /api/health) need the token."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
-            schema.setdefault("components", {})["securitySchemes"] = {
-                "bearer": {"type": "http", "scheme": "bearer"}
-            }
-            for path, operations in schema["paths"].items():
-                if path.startswith("/api/") and path != "/api/health":
-                    for operation in operations.values():
-                        operation["security"] = [{"bearer": []}]
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,5 +1,6 @@
 """What request handlers share: the services of the app (settings, stores, job manager)
-and the bearer-token check."""
+and the bearer-token check (FastAPI's ``HTTPBearer``, which also documents the scheme in
+the OpenAPI schema of every route it guards)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ssots.config import Settings
+from ssots.errors import AuthenticationError
 from ssots.jobs import JobManager
 from ssots.store import Database
 from ssots.store.datasets import DatasetRegistry
@@ -42,23 +45,31 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def token_guard(token: str) -> Callable[[Request], Awaitable[None]]:
+bearer = HTTPBearer(
+    scheme_name="bearer",
+    description="the server's SSOTS_API_TOKEN",
+    auto_error=False,  # a missing token answers like a wrong one: AuthenticationError
+)
+"""The ``Authorization: Bearer <token>`` header, as the ``bearer`` security scheme."""
+
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def token_guard(token: str) -> Callable[[HTTPAuthorizationCredentials | None], Awaitable[None]]:
     """A dependency requiring ``Authorization: Bearer <token>`` (compared in constant
     time).
 
     Raises (from the dependency):
-        HTTPException: 401 when the token is missing or wrong.
+        AuthenticationError: the token is missing or wrong (401).
     """
     expected = _digest(token)
 
-    async def require_token(request: Request) -> None:
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(_digest(given.strip()), expected):
-            raise HTTPException(
-                status_code=401,
-                detail="missing or wrong API token: send the header `Authorization: Bearer "
-                "<token>` with the server's SSOTS_API_TOKEN",
-                headers={"WWW-Authenticate": "Bearer"},
+    async def require_token(credentials: Credentials) -> None:
+        given = "" if credentials is None else credentials.credentials
+        if credentials is None or not hmac.compare_digest(_digest(given), expected):
+            raise AuthenticationError(
+                "missing or wrong API token: send the header `Authorization: Bearer "
+                "<token>` with the server's SSOTS_API_TOKEN"
             )
 
     return require_token

@@ -1,5 +1,7 @@
-"""Errors as JSON ``{"detail": ...}``: user errors (``SsotsError``) become 4xx with their
-message, never 500; secrets are redacted from every message."""
+"""Errors as JSON ``{"detail": ...}``: an ``SsotsError`` gets the HTTP status of its row in
+``ssots.errors.ERROR_CODES`` and its message (never a 500); an ``InvalidFieldsError`` lists
+one issue per field, shaped like FastAPI's validation errors. Secrets are redacted from
+every message."""
 
 from __future__ import annotations
 
@@ -9,20 +11,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from ssots.errors import DataError, ParameterError, SpecError, SsotsError
+from ssots.errors import InvalidFieldsError, SsotsError, error_code
 from ssots.jobs.redact import redact
-from ssots.store.jobs import JobNotFoundError, QueueFullError
 from ssots.web.schemas import ErrorBody
 
 RETRY_AFTER_SECONDS = 5
 """What a 429 (queue full) asks the client to wait before retrying."""
 
-_STATUS: tuple[tuple[type[SsotsError], int], ...] = (
-    (JobNotFoundError, 404),
-    (QueueFullError, 429),
-    (DataError, 422),
-    (ParameterError, 422),
-)
+_HEADERS: dict[int, dict[str, str]] = {
+    401: {"WWW-Authenticate": "Bearer"},
+    429: {"Retry-After": str(RETRY_AFTER_SECONDS)},
+}
+"""Headers an answer with the status carries."""
 
 _DESCRIPTIONS = {
     400: "Bad request",
@@ -32,6 +32,7 @@ _DESCRIPTIONS = {
     413: "Upload too large",
     422: "Invalid request: one issue per field, or the reason the data cannot be used",
     429: "Job queue full: retry after the Retry-After seconds",
+    502: "Kaggle could not be reached or refused the request",
     503: "The database does not answer",
 }
 
@@ -41,24 +42,37 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
 
 
-def _detail(exc: Exception) -> dict[str, Any]:
-    """The body of a user error: one issue per field for run settings, else the message."""
-    if isinstance(exc, SpecError):
-        issues = [
-            {"loc": ["body", field], "msg": redact(message), "type": "value_error"}
-            for field, message in exc.issues
+def stream_error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``error_responses`` of an event-stream operation: its errors are JSON all the same
+    (FastAPI would document a ``model`` under the route's own media type)."""
+    schema = {"$ref": f"#/components/schemas/{ErrorBody.__name__}"}
+    return {
+        code: {
+            "description": _DESCRIPTIONS[code],
+            "content": {"application/json": {"schema": schema}},
+        }
+        for code in codes
+    }
+
+
+def error_response(exc: SsotsError) -> JSONResponse:
+    """The answer to ``exc``: its table row's status, its message as ``detail``."""
+    status = error_code(exc).http
+    detail: Any = redact(str(exc))
+    if isinstance(exc, InvalidFieldsError):
+        detail = [
+            {"type": issue.kind, "loc": ["body", issue.field], "msg": redact(issue.message)}
+            for issue in exc.issues
         ]
-        return {"detail": issues}
-    return {"detail": redact(str(exc))}
+    return JSONResponse({"detail": detail}, status_code=status, headers=_HEADERS.get(status))
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn errors into 4xx JSON."""
 
     async def user_error(request: Request, exc: Exception) -> JSONResponse:
-        status = next((code for kind, code in _STATUS if isinstance(exc, kind)), 400)
-        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 429 else None
-        return JSONResponse(_detail(exc), status_code=status, headers=headers)
+        assert isinstance(exc, SsotsError)
+        return error_response(exc)
 
     async def method_not_allowed(request: Request, exc: Exception) -> JSONResponse:
         # A path served by several routes (GET and POST /api/train) allows all their

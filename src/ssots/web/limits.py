@@ -53,6 +53,8 @@ class UploadLimit:
             message = await receive()
             received += len(message.get("body", b""))
             if received > self.body_limit:
+                # Transport, not a domain case: raised while FastAPI reads the form, where
+                # any other exception would become its generic 400 "error parsing the body".
                 raise HTTPException(413, too_large(self.limit))
             return message
 

@@ -15,7 +15,8 @@ PREFIX = "/api"
 
 def install_api(app: FastAPI, settings: Settings) -> None:
     """Add the ``/api`` routes to ``app``, and ``settings``' upload size limit."""
-    protected = [Depends(token_guard(settings.api_token))] if settings.api_token else []
+    token = settings.api_token
+    protected = [Depends(token_guard(token.get_secret_value()))] if token else []
     app.include_router(health.router, prefix=PREFIX)
     app.include_router(spec.router, prefix=PREFIX)
     app.include_router(train.router, prefix=PREFIX, dependencies=protected)

@@ -10,15 +10,15 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-from fastapi import APIRouter, File, Form, HTTPException, Query, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from fastapi import Path as PathParam
 
 from ssots.data.sources.catalog import CATALOG, CatalogEntry
-from ssots.data.sources.reference import DEMO
-from ssots.errors import DataError, TooLargeError
+from ssots.errors import ConflictError, DataError, TooLargeError
 from ssots.services.datasets import load_record, register_upload, resolve
+from ssots.spec import DEMO, DEMO_TITLE
 from ssots.store.datasets import DatasetRecord
-from ssots.web.deps import Services, ServicesDep
+from ssots.web.deps import ServicesDep
 from ssots.web.errors import error_responses
 from ssots.web.limits import too_large
 from ssots.web.schemas import DatasetDetail, DatasetList, UploadResult
@@ -29,7 +29,6 @@ DatasetId = Annotated[
     str, PathParam(pattern=r"^(demo|[0-9a-f]{12})$", description="`demo` or 12 hex digits")
 ]
 
-DEMO_NAME = "bitcoin-demo"
 UPLOAD_SUFFIXES = (".csv", ".txt", ".tsv", ".parquet", ".pq", ".gz")
 """File types an upload keeps (anything else is read as CSV text)."""
 _CHUNK = 1 << 20
@@ -80,9 +79,9 @@ def upload_dataset(
         try:
             record = register_upload(services.datasets, path, name=label, max_expanded_bytes=limit)
         except TooLargeError:
-            raise HTTPException(413, f"decompressed, {too_large(limit)}") from None
+            raise TooLargeError(f"decompressed, {too_large(limit)}", limit=limit) from None
         except DataError as exc:  # name the client's file, not the server's scratch copy
-            raise DataError(str(exc).replace(str(path), repr(file.filename or "upload"))) from None
+            raise type(exc)(str(exc).replace(str(path), repr(file.filename or "upload"))) from None
     return {**_record_item(record), "report": record.report}
 
 
@@ -104,9 +103,9 @@ def get_dataset(
     rows, and the whole span as at most ``candles`` candles (consecutive bars merged)."""
     if dataset_id == DEMO:
         dataset = resolve(DEMO, services.settings)
-        summary = {**_demo_item(), **dataset.describe(), "id": DEMO, "name": DEMO_NAME}
+        summary = {**_demo_item(), **dataset.describe(), "id": DEMO, "name": DEMO_TITLE}
         return {**summary, "report": None, **_previews(dataset.frame, rows, candles)}
-    record = _record(services, dataset_id)
+    record = services.datasets.get(dataset_id)
     frame = load_record(record).frame
     return {**_record_item(record), "report": record.report, **_previews(frame, rows, candles)}
 
@@ -122,34 +121,26 @@ def delete_dataset(services: ServicesDep, dataset_id: DatasetId) -> Response:
     """Remove the dataset and its file (unless another entry shares it); 409 while
     queued or running jobs use it."""
     if dataset_id == DEMO:
-        raise HTTPException(409, "the demo is built in and cannot be deleted")
-    _record(services, dataset_id)
+        raise ConflictError("the demo is built in and cannot be deleted")
+    services.datasets.get(dataset_id)
     users = services.jobs.active_for_dataset(dataset_id)
     if users:
-        raise HTTPException(
-            409,
+        raise ConflictError(
             f"{users} queued or running job(s) use dataset {dataset_id}; "
-            "cancel them or wait for them to finish",
+            "cancel them or wait for them to finish"
         )
     services.datasets.delete(dataset_id)
     return Response(status_code=204)
 
 
-def _record(services: Services, dataset_id: str) -> DatasetRecord:
-    try:
-        return services.datasets.get(dataset_id)
-    except DataError as exc:
-        raise HTTPException(404, str(exc)) from None
-
-
 def _demo_item() -> dict[str, Any]:
     return {
         "id": DEMO,
-        "name": DEMO_NAME,
+        "name": DEMO_TITLE,
         "source": "demo",
         "registered": False,
         "trainable": True,
-        "train_request": {"datasetSource": "demo", "dataset": DEMO_NAME},
+        "train_request": {"datasetSource": "demo", "dataset": DEMO_TITLE},
         "description": "Synthetic daily bars (regime-switching GBM), reproducible from the "
         "seed; demoDays sets its length",
     }

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from sqlalchemy import text
 
 from ssots import __version__
+from ssots.errors import UnavailableError
 from ssots.web.deps import ServicesDep
 from ssots.web.errors import error_responses
 from ssots.web.schemas import Health
@@ -25,5 +26,5 @@ def health(services: ServicesDep) -> Health:
         with services.database.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception:
-        raise HTTPException(503, "the database does not answer") from None
+        raise UnavailableError("the database does not answer") from None
     return Health(status="ok", version=__version__)

@@ -3,19 +3,18 @@ its downsampled loss history; its weights file."""
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Header, HTTPException, Path, Query
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi.responses import FileResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from ssots.errors import ConflictError, NotFoundError
 from ssots.spec import JobStatus
-from ssots.store.jobs import JobStore
 from ssots.web.deps import ServicesDep
-from ssots.web.errors import error_responses
+from ssots.web.errors import error_responses, stream_error_responses
 from ssots.web.schemas import JobDetail, JobHistory, JobList
 from ssots.web.views import job_detail, job_summary
 
@@ -24,10 +23,21 @@ router = APIRouter(tags=["jobs"])
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", description="16 hex digits")]
 
 SSE_POLL_SECONDS = 0.25
-"""How often an event stream looks for new events."""
-SSE_KEEPALIVE_SECONDS = 15.0
-"""A comment line this often keeps proxies from closing a quiet stream."""
+"""How often an event stream looks for new events (FastAPI sends a keep-alive comment
+when a stream is quiet for 15 s)."""
 SSE_PAGE = 500
+"""Most events read from the database at once."""
+
+
+async def existing_job(services: ServicesDep, job_id: JobId) -> str:
+    """``job_id``, once the job is known to exist (a dependency: a stream answers 404
+    before it starts).
+
+    Raises:
+        JobNotFoundError: no such job.
+    """
+    await anyio.to_thread.run_sync(services.jobs.get, job_id)
+    return job_id
 
 
 @router.get(
@@ -75,39 +85,46 @@ def cancel_job(services: ServicesDep, job_id: JobId) -> dict[str, Any]:
     is ``running`` with ``cancel_requested`` until then). Cancelling a cancelled job is a
     no-op; a job that already succeeded or failed answers 409."""
     row = services.jobs.request_cancel(job_id)
-    if row.status.is_final and row.status != JobStatus.CANCELLED:
-        raise HTTPException(409, f"job {job_id} already {row.status}; nothing to cancel")
     services.jobs_changed()
     return job_detail(row)
 
 
 @router.get(
     "/jobs/{job_id}/events",
-    response_class=StreamingResponse,
+    response_class=EventSourceResponse,
     responses={
-        200: {
-            "content": {"text/event-stream": {}},
-            "description": "epoch and stage events, then one `done` event",
-        },
-        **error_responses(401, 404, 422),
+        200: {"description": "epoch and stage events, then one `done` event"},
+        **stream_error_responses(401, 404, 422),
     },
     summary="Live progress as Server-Sent Events (resumable with Last-Event-ID)",
 )
-def job_events(
+async def job_events(
     services: ServicesDep,
-    job_id: JobId,
+    job_id: Annotated[str, Depends(existing_job)],
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
-) -> StreamingResponse:
+) -> AsyncIterator[ServerSentEvent]:
     """Every event after ``Last-Event-ID`` (``id`` = the event's number): ``stage`` and
     ``epoch`` events as they are written, then one ``done`` event with the final job,
-    after which the stream ends."""
-    services.jobs.get(job_id)
+    after which the stream ends.
+
+    The job's status is read before its events, so every event written before it became
+    final is sent before ``done``.
+    """
+    store = services.jobs
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
-    return StreamingResponse(
-        _event_stream(services.jobs, job_id, after),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    while True:
+        status = (await anyio.to_thread.run_sync(store.status, job_id)).status
+        events = await anyio.to_thread.run_sync(store.events_after, job_id, after, SSE_PAGE)
+        for event in events:
+            after = event.seq
+            yield ServerSentEvent(data=event.data, event=event.kind, id=str(event.seq))
+        if len(events) == SSE_PAGE:
+            continue
+        if status.is_final:
+            final = await anyio.to_thread.run_sync(store.get, job_id)
+            yield ServerSentEvent(data=job_summary(final), event="done")
+            return
+        await anyio.sleep(SSE_POLL_SECONDS)
 
 
 @router.get(
@@ -155,11 +172,11 @@ def job_weights(services: ServicesDep, job_id: JobId) -> FileResponse:
     """The job's weights file, as ``ssots train`` writes it; 409 until the job succeeded."""
     row = services.jobs.get(job_id)
     if row.weights_path is None:
-        raise HTTPException(409, f"job {job_id} is {row.status}: it has no weights file")
+        raise ConflictError(f"job {job_id} is {row.status}: it has no weights file")
     runs = services.settings.runs_dir.resolve()
     path = (services.settings.home / row.weights_path).resolve()
     if not path.is_relative_to(runs) or not path.is_file():
-        raise HTTPException(404, f"the weights file of job {job_id} is missing")
+        raise NotFoundError(f"the weights file of job {job_id} is missing")
     return FileResponse(
         path, media_type="application/json", filename=f"ssots-weights-{job_id}.json"
     )
@@ -172,34 +189,3 @@ def downsample(points: list[Any], max_points: int) -> list[Any]:
     last = len(points) - 1
     picks = sorted({round(i * last / (max_points - 1)) for i in range(max_points)})
     return [points[i] for i in picks]
-
-
-async def _event_stream(store: JobStore, job_id: str, after: int) -> AsyncIterator[str]:
-    """SSE frames: the events after ``after``, then ``done`` once the job is final.
-
-    The job's status is read before its events, so every event written before it became
-    final is sent before ``done``.
-    """
-    quiet_since = time.monotonic()
-    while True:
-        status = (await anyio.to_thread.run_sync(store.status, job_id)).status
-        events = await anyio.to_thread.run_sync(store.events_after, job_id, after, SSE_PAGE)
-        for event in events:
-            after = event.seq
-            yield _frame(event.kind, event.data, event.seq)
-        if len(events) == SSE_PAGE:
-            continue
-        if JobStatus(status).is_final:
-            yield _frame("done", job_summary(await anyio.to_thread.run_sync(store.get, job_id)))
-            return
-        if events:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since > SSE_KEEPALIVE_SECONDS:
-            quiet_since = time.monotonic()
-            yield ": keep-alive\n\n"
-        await anyio.sleep(SSE_POLL_SECONDS)
-
-
-def _frame(kind: str, data: dict[str, Any], seq: int | None = None) -> str:
-    head = "" if seq is None else f"id: {seq}\n"
-    return f"{head}event: {kind}\ndata: {json.dumps(data, allow_nan=False)}\n\n"

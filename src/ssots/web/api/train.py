@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, NoReturn
 
-from fastapi import APIRouter, Body, HTTPException, Query
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
 from ssots.data.sources.catalog import CATALOG, catalog_entry
 from ssots.data.sources.kaggle import KAGGLE, parse_ref
-from ssots.errors import ParameterError, SpecError
+from ssots.errors import InvalidFieldsError, MissingParameterError, ParameterError
 from ssots.spec import DEMO, DEMO_TITLE, FIELDS, RunSpec
-from ssots.store.jobs import JobNotFoundError, now
+from ssots.store.jobs import now
 from ssots.web.deps import Services, ServicesDep
 from ssots.web.errors import error_responses
 from ssots.web.schemas import TrainAccepted, TrainRequest, TrainStatus
@@ -74,12 +74,8 @@ async def training_status(
     than a hop to the thread pool), answered without response-model validation.
     """
     if not job_id:
-        raise HTTPException(400, "pass the job's id: GET /api/train?jobId=<id>")
-    try:
-        row = services.jobs.status(job_id)
-    except JobNotFoundError:
-        raise HTTPException(404, f"no training job with id {job_id!r}") from None
-    return JSONResponse(train_status(row))
+        raise MissingParameterError("pass the job's id: GET /api/train?jobId=<id>")
+    return JSONResponse(train_status(services.jobs.status(job_id)))
 
 
 def _spec(body: TrainRequest, dataset: str) -> RunSpec:
@@ -136,4 +132,4 @@ def _kaggle_dataset(reference: str, services: Services) -> str:
 
 
 def _invalid(field: str, message: str) -> NoReturn:
-    raise SpecError([(field, message)])
+    raise InvalidFieldsError.one(field, message)

@@ -15,10 +15,10 @@ from email.utils import parsedate_to_datetime
 from typing import Literal
 
 from ssots.data.sources.kaggle.credentials import HOW_TO_SET_CREDENTIALS, credential_status
-from ssots.errors import SsotsError
+from ssots.errors import UpstreamError
 
 
-class KaggleError(SsotsError):
+class KaggleError(UpstreamError):
     """Kaggle could not be reached or refused the request (the message says what to do)."""
 
 
