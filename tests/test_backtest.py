@@ -18,7 +18,6 @@ from ssots import features, strategies
 from ssots.artifacts import SavedModel
 from ssots.backtest import (
     BOOK_METRICS,
-    BOOKS,
     backtest,
     book_metrics,
     periods_per_year,
@@ -30,7 +29,7 @@ from ssots.data import demo, load
 from ssots.errors import ParameterError
 from ssots.pipeline import RunResult, prepare
 from ssots.services.training import train_run
-from ssots.spec import RunSpec
+from ssots.spec import BOOKS, RunSpec
 
 FEE = 0.001
 CASH = 1_000_000

@@ -83,8 +83,8 @@ def test_score_uses_the_stored_normaliser(tmp_path: Path) -> None:
         (["train", "--split", "0.5,0.5"], "`--split` must be three fractions"),
         (["train", "--strategy", "moon"], "unknown strategy"),
         (["train", "--lr", "-2"], "`--lr`"),
-            (["train", "--fee", "-1"], "`--fee`"),
-            (["train", "--strategy", "momentum-cros"], "did you mean 'momentum-cross'?"),
+        (["train", "--fee", "-1"], "`--fee`"),
+        (["train", "--strategy", "momentum-cros"], "did you mean 'momentum-cross'?"),
         (["score", "--weights", "nope.json", "--dataset", "demo"], "no such weights file"),
     ],
 )

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import typer
-from ssots.data.kaggle.errors import KaggleAuthError, KaggleError
 from typer.testing import CliRunner
 
 import ssots
 from ssots.cli._app import SsotsGroup
 from ssots.config import Settings
+from ssots.data.sources.kaggle.errors import KaggleAuthError, KaggleError
 from ssots.errors import (
     ERROR_CODES,
     ConflictError,
@@ -56,7 +56,7 @@ def test_every_error_of_the_code_base_has_a_row() -> None:
         (ParameterError("x"), ErrorCode(422, 2)),
         (InvalidFieldsError.one("epochs", "x"), ErrorCode(422, 2)),
         (DataError("x"), ErrorCode(422, 2)),
-        (TooLargeError("x"), ErrorCode(413, 2)),
+        (TooLargeError("x", limit=1), ErrorCode(413, 2)),
         (NotFoundError("x"), ErrorCode(404, 2)),
         (JobNotFoundError("0123456789abcdef"), ErrorCode(404, 2)),
         (ConflictError("x"), ErrorCode(409, 2)),

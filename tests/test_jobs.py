@@ -199,10 +199,10 @@ def test_failures_are_recorded_without_secrets(
 ) -> None:
     monkeypatch.setenv("KAGGLE_KEY", "s3cr3t-kaggle-key")
 
-    def failing_run(spec: Any, on_event: Any) -> None:
+    def failing_run(spec: Any, settings: Any, on_event: Any, *, files: bool) -> None:
         raise error
 
-    monkeypatch.setattr(worker, "run", failing_run)
+    monkeypatch.setattr(worker, "train_run", failing_run)
     job_id = queue(store)
     assert worker.execute(store.claim_next(), store, settings) == FAILED
     assert store.get(job_id).message == expected

@@ -59,7 +59,7 @@ def test_no_secret_in_output_logs_or_files(tmp_path: Path, real_data_dir: Path) 
     config.parent.mkdir(parents=True)
     config.write_text(json.dumps({"username": USER, "key": JSON_KEY}))
     config.chmod(0o644)
-    train = ["train", "--epochs", "3", "--output", str(home / "w.json"), "--dataset"]
+    train = ["train", "--epochs", "3", "--force", "--output", str(home / "w.json"), "--dataset"]
     token, keys, none = ({"KAGGLE_API_TOKEN": TOKEN},
                          {"KAGGLE_API_TOKEN": None, "KAGGLE_USERNAME": USER, "KAGGLE_KEY": KEY},
                          {"KAGGLE_USERNAME": None, "KAGGLE_KEY": None})
