@@ -330,7 +330,8 @@ def test_train_fetches_a_kaggle_dataset_on_first_use(fake: FakeKaggle, tmp_path:
     assert (document["data"]["name"], document["data"]["rows"]) == (ref, 2991)
     assert fake.calls["blob"] == 1
     fake.fail("GetDataset", 500, 500, 500)  # registered: no Kaggle call is needed any more
-    _ok("train", "--dataset", f"kaggle:{BTC_HANDLE}", "--epochs", "5", "--force", "--output", str(output))
+    _ok("train", "--dataset", f"kaggle:{BTC_HANDLE}", "--epochs", "5", "--force",
+        "--output", str(output))
     assert fake.calls["GetDataset"] == 1
 
 
