@@ -299,8 +299,10 @@ class QScoreModel:
         """Euclidean projection of a parameter vector onto the feasible set.
 
         ``w`` goes to its nearest point on the probability simplex (sort-based, Duchi et
-        al. 2008); alpha and beta are clamped to [0, 1], gamma to [0, 0.5], delta_min to
-        [0, 0.1], then delta_max to [delta_min, 0.2].
+        al. 2008); alpha and beta are clamped to [0, 1], gamma to [0, 0.5], and
+        (delta_min, delta_max) goes to its nearest point of {0 <= delta_min <= 0.1,
+        delta_min <= delta_max <= 0.2}: each clamped to its box, or, if that leaves
+        delta_min > delta_max, both set to their mean clamped to [0, 0.1].
 
         Args:
             theta: parameter vector of length ``d + 5``, ``d >= 1``.
@@ -318,8 +320,15 @@ class QScoreModel:
         excess = np.cumsum(u) - 1.0
         rho = np.flatnonzero(u * np.arange(1, d + 1) > excess)[-1]
         np.maximum(v - excess[rho] / (rho + 1), 0.0, out=out[:d])
+        raw_min, raw_max = out[d + 3], out[d + 4]
         np.clip(out[d : d + 4], _LOWER, _UPPER, out=out[d : d + 4])
-        out[d + 4] = min(max(out[d + 4], out[d + 3]), _DELTA_MAX_UPPER)
+        out[d + 4] = min(max(raw_max, 0.0), _DELTA_MAX_UPPER)
+        if out[d + 3] > out[d + 4]:
+            # The box projection breaks delta_min <= delta_max, so the nearest feasible
+            # pair lies on the edge delta_min = delta_max: their mean, clamped to [0, 0.1].
+            # (Clamping delta_max up to delta_min instead is not the nearest point, and a
+            # projected gradient step can then go uphill and stall.)
+            out[d + 3] = out[d + 4] = min(max((raw_min + raw_max) / 2, 0.0), _UPPER[-1])
         return out
 
     def param_names(self, dimension_names: Sequence[str] | None = None) -> list[str]:
@@ -401,14 +410,18 @@ class QScoreRegressor(RegressorMixin, BaseEstimator):
     may hold any real values. Targets are meant to be Q-scores in [0, 1]; other real
     targets are accepted, but predictions stay in [0, 1].
 
+    The defaults are those of :class:`ssots.trainer.TrainConfig` (a test keeps them equal);
+    see there and docs/model.md section 6 for the adaptive step and momentum restart.
+
     Args:
         epochs: maximum number of passes over the training rows.
-        lr: learning rate.
+        lr: initial step size (it adapts within (0, 10 lr]).
         momentum: heavy-ball momentum in [0, 1).
         weight_decay: L2 penalty coefficient on all parameters.
         patience: epochs without a validation improvement before stopping (only with
             ``eval_set``).
-        min_delta: smallest validation-MSE decrease that counts as an improvement.
+        min_delta: relative tolerance in [0, 1): an epoch improves on the best validation
+            MSE when it is below ``best * (1 - min_delta)``.
         batch_size: rows per shuffled mini-batch; None for full batch.
         random_state: seed (int) for mini-batch shuffling, a RandomState, or None.
         prescaled: True when ``X`` is already in [0, 1] and must not be normalised.
@@ -429,7 +442,7 @@ class QScoreRegressor(RegressorMixin, BaseEstimator):
         momentum: float = 0.9,
         weight_decay: float = 0.0,
         patience: int = 20,
-        min_delta: float = 1e-7,
+        min_delta: float = 3e-4,
         batch_size: int | None = None,
         random_state: int | np.random.RandomState | None = None,
         prescaled: bool = False,
