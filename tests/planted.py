@@ -35,9 +35,10 @@ class PlantedOutcome(NamedTuple):
     epochs_run: int
 
 
-def planted_check(seed: int, patience: int) -> PlantedOutcome:
-    """Train on 20,000 planted rows split 60/20/20 with lr 0.1, momentum 0.9, at most
-    1,000 epochs and early stopping after ``patience`` epochs; judge on the test rows."""
+def planted_check(seed: int, config: TrainConfig | None = None) -> PlantedOutcome:
+    """Train on 20,000 planted rows split 60/20/20 from the default initialisation with
+    ``config`` (default ``TrainConfig()``, the library defaults: lr 0.1, momentum 0.9,
+    early stopping, at most 500 epochs); judge on the test rows."""
     X, y, true = planted(seed)
     train_rows, val_rows, test_rows = slice(0, 12_000), slice(12_000, 16_000), slice(16_000, None)
     result = train(
@@ -45,10 +46,15 @@ def planted_check(seed: int, patience: int) -> PlantedOutcome:
         y[train_rows],
         X[val_rows],
         y[val_rows],
-        config=TrainConfig(epochs=1000, lr=0.1, momentum=0.9, patience=patience),
+        config=config or TrainConfig(),
         init=QScoreModel.default(8),
     )
     predicted, y_test = result.model.predict(X[test_rows]), y[test_rows]
     r2 = 1 - np.sum((y_test - predicted) ** 2) / np.sum((y_test - y_test.mean()) ** 2)
     max_w_error = float(np.abs(result.model.w - true.w).max())
     return PlantedOutcome(max_w_error, float(r2), result.epochs_run)
+
+
+def passes(outcome: PlantedOutcome) -> bool:
+    """MODEL.md section 7: every w_i within 0.01 of the truth and test R^2 > 0.98."""
+    return outcome.max_w_error < 0.01 and outcome.test_r2 > 0.98

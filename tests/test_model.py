@@ -170,9 +170,22 @@ def test_simplex_projection_is_the_nearest_point(v: np.ndarray, seed: int) -> No
 
 def test_projection_clamps_scalars_and_orders_delta_max() -> None:
     p = QScoreModel.project([0.2, 0.9, -1.0, 2.0, 0.7, 0.08, 0.01])
-    np.testing.assert_allclose(p, [0.15, 0.85, 0.0, 1.0, 0.5, 0.08, 0.08])
+    np.testing.assert_allclose(p, [0.15, 0.85, 0.0, 1.0, 0.5, 0.045, 0.045])
     p = QScoreModel.project([1.0, 0.5, 0.5, 0.1, 0.5, 0.9])
     assert p[-2:].tolist() == [0.1, 0.2]
+
+
+@settings(max_examples=200, deadline=None)
+@given(pair=arrays(np.float64, 2, elements=st.floats(-0.5, 0.5)))
+def test_delta_pair_projection_is_the_nearest_point(pair: np.ndarray) -> None:
+    """(delta_min, delta_max) goes to its nearest point of {0 <= delta_min <= 0.1,
+    delta_min <= delta_max <= 0.2}, checked against a fine grid of that set."""
+    got = QScoreModel.project(np.r_[0.5, 0.5, 0.5, 0.5, 0.2, pair])[-2:]
+    grid = np.linspace(0, 0.2, 401)
+    lo, hi = np.meshgrid(grid[grid <= 0.1], grid)
+    feasible = np.c_[lo.ravel(), hi.ravel()][lo.ravel() <= hi.ravel()]
+    best = np.min(np.linalg.norm(feasible - pair, axis=1))
+    assert np.linalg.norm(got - pair) <= best + 1e-12
 
 
 @settings(max_examples=100, deadline=None)

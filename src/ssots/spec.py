@@ -84,8 +84,8 @@ DEFAULT_EPOCHS = 500
 DEFAULT_LR = 0.1
 DEFAULT_MOMENTUM = 0.9
 DEFAULT_WEIGHT_DECAY = 0.0
-DEFAULT_PATIENCE = 50
-DEFAULT_MIN_DELTA = 1e-7
+DEFAULT_PATIENCE = 20
+DEFAULT_MIN_DELTA = 3e-4
 DEFAULT_SEED = 42
 MAX_SEED = 2**32 - 1
 """Largest seed (NumPy's seeding takes 32-bit values)."""
@@ -245,9 +245,9 @@ class RunSpec(BaseModel):
         DEFAULT_MIN_DELTA,
         "Min. improvement",
         "training",
-        "smallest validation-loss decrease that counts as a gain",
+        "relative validation-loss decrease that counts as a gain",
         ge=0,
-        le=1,
+        lt=1,
     )
     batch_size: int | None = _field(
         None,

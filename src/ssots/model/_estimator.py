@@ -18,6 +18,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ssots import spec
 from ssots.errors import ParameterError
 from ssots.features import Normalizer
 from ssots.model._trainer import TrainConfig, train
@@ -54,12 +55,12 @@ class QScoreRegressor(RegressorMixin, BaseEstimator):
 
     def __init__(
         self,
-        epochs: int = 500,
-        lr: float = 0.1,
-        momentum: float = 0.9,
-        weight_decay: float = 0.0,
-        patience: int = 20,
-        min_delta: float = 1e-7,
+        epochs: int = spec.DEFAULT_EPOCHS,
+        lr: float = spec.DEFAULT_LR,
+        momentum: float = spec.DEFAULT_MOMENTUM,
+        weight_decay: float = spec.DEFAULT_WEIGHT_DECAY,
+        patience: int = spec.DEFAULT_PATIENCE,
+        min_delta: float = spec.DEFAULT_MIN_DELTA,
         batch_size: int | None = None,
         random_state: int | np.random.RandomState | None = None,
         prescaled: bool = False,

@@ -176,8 +176,10 @@ def project(theta: ArrayLike) -> np.ndarray:
     """Euclidean projection of a parameter vector onto the feasible set.
 
     ``w`` goes to its nearest point on the probability simplex (sort-based, Duchi et
-    al. 2008); alpha and beta are clamped to [0, 1], gamma to [0, 0.5], delta_min to
-    [0, 0.1], then delta_max to [delta_min, 0.2].
+    al. 2008); alpha and beta are clamped to [0, 1], gamma to [0, 0.5], and
+    (delta_min, delta_max) goes to its nearest point of {0 <= delta_min <= 0.1,
+    delta_min <= delta_max <= 0.2}: each clamped to its box, or, if that leaves
+    delta_min > delta_max, both set to their mean clamped to [0, 0.1].
 
     Args:
         theta: parameter vector of length ``d + 5``, ``d >= 1``.
@@ -195,8 +197,15 @@ def project(theta: ArrayLike) -> np.ndarray:
     excess = np.cumsum(u) - 1.0
     rho = np.flatnonzero(u * np.arange(1, d + 1) > excess)[-1]
     np.maximum(v - excess[rho] / (rho + 1), 0.0, out=out[:d])
+    raw_min, raw_max = out[d + 3], out[d + 4]
     np.clip(out[d : d + 4], _LOWER, _UPPER, out=out[d : d + 4])
-    out[d + 4] = min(max(out[d + 4], out[d + 3]), _DELTA_MAX_UPPER)
+    out[d + 4] = min(max(raw_max, 0.0), _DELTA_MAX_UPPER)
+    if out[d + 3] > out[d + 4]:
+        # The box projection breaks delta_min <= delta_max, so the nearest feasible
+        # pair lies on the edge delta_min = delta_max: their mean, clamped to [0, 0.1].
+        # (Clamping delta_max up to delta_min instead is not the nearest point, and a
+        # projected gradient step can then go uphill and stall.)
+        out[d + 3] = out[d + 4] = min(max((raw_min + raw_max) / 2, 0.0), _UPPER[-1])
     return out
 
 

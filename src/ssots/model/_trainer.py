@@ -1,14 +1,23 @@
 """Training of the Q-score model (MODEL.md section 6).
 
-Projected heavy-ball momentum on ``MSE + weight_decay * sum(theta^2)``::
+Projected heavy-ball momentum on ``loss = MSE + weight_decay * sum(theta^2)``::
 
-    v     <- momentum * v - lr * grad
+    v     <- momentum * v - step * grad
     theta <- Project(theta + v)
 
-full batch by default, or shuffled mini-batches drawn from ``numpy.random.default_rng``
-seeded with ``TrainConfig.seed``. With a validation set, training stops once the
-validation MSE has not improved by ``min_delta`` for ``patience`` epochs and the best
-parameters are restored. Same seed and data give bit-identical parameters.
+made robust without tuning by two rules applied once per epoch, after comparing the
+epoch's training loss with the previous epoch's:
+
+* **adaptive restart** (O'Donoghue and Candes 2015, function-value scheme): when the loss
+  rose, the velocity is reset to 0 and ``step`` is halved;
+* **step growth**: otherwise ``step`` grows by 5%, up to ``10 * lr``.
+
+``step`` starts at ``lr``. Full batch by default (the rules then act before every update);
+or shuffled mini-batches drawn from ``numpy.random.default_rng`` seeded with
+``TrainConfig.seed`` (the rules then act at the end of each epoch, on the mean batch
+loss). With a validation set, training stops once the validation MSE has not fallen below
+``best * (1 - min_delta)`` for ``patience`` epochs, and the best parameters are restored.
+Same seed and data give bit-identical parameters.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ssots import spec
 from ssots.errors import ParameterError
 from ssots.model._kernel import KernelRows, mean_squared_error, objective
 from ssots.model._qscore import QScoreModel
@@ -32,11 +42,12 @@ class TrainConfig:
 
     Attributes:
         epochs: maximum number of passes over the training rows (>= 1).
-        lr: learning rate (> 0).
+        lr: initial step size (> 0); the step adapts within (0, 10 * lr].
         momentum: heavy-ball coefficient in [0, 1).
         weight_decay: L2 penalty coefficient (>= 0) on every parameter.
         patience: epochs without validation improvement before stopping (>= 1).
-        min_delta: smallest validation-MSE decrease that counts as improvement (>= 0).
+        min_delta: relative tolerance in [0, 1): an epoch improves when its validation
+            MSE is below ``best * (1 - min_delta)``.
         batch_size: rows per shuffled mini-batch (>= 1), or None for full batch.
         seed: seed of the mini-batch shuffling (>= 0).
 
@@ -44,22 +55,22 @@ class TrainConfig:
         ParameterError: a field is out of range; the message names it and gives an example.
     """
 
-    epochs: int = 200
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    patience: int = 20
-    min_delta: float = 1e-7
+    epochs: int = spec.DEFAULT_EPOCHS
+    lr: float = spec.DEFAULT_LR
+    momentum: float = spec.DEFAULT_MOMENTUM
+    weight_decay: float = spec.DEFAULT_WEIGHT_DECAY
+    patience: int = spec.DEFAULT_PATIENCE
+    min_delta: float = spec.DEFAULT_MIN_DELTA
     batch_size: int | None = None
-    seed: int = 42
+    seed: int = spec.DEFAULT_SEED
 
     def __post_init__(self) -> None:
-        _check_int("epochs", self.epochs, 1, "200")
+        _check_int("epochs", self.epochs, 1, "500")
         _check_real("lr", self.lr, "> 0", "0.1", lambda v: v > 0)
         _check_real("momentum", self.momentum, "in [0, 1)", "0.9", lambda v: 0 <= v < 1)
         _check_real("weight_decay", self.weight_decay, ">= 0", "1e-4", lambda v: v >= 0)
         _check_int("patience", self.patience, 1, "20")
-        _check_real("min_delta", self.min_delta, ">= 0", "1e-7", lambda v: v >= 0)
+        _check_real("min_delta", self.min_delta, "in [0, 1)", "3e-4", lambda v: 0 <= v < 1)
         if self.batch_size is not None:
             _check_int("batch_size", self.batch_size, 1, "256 (or None for full batch)")
         _check_int("seed", self.seed, 0, "42")
@@ -144,12 +155,12 @@ def train(
         raise ParameterError("`X_train` must have at least one row")
     val_data = _validation_data(X_val, y_val, train_data.n_dims)
     theta = QScoreModel.project(_initial(init, train_data.n_dims).to_vector())
-    velocity = np.zeros_like(theta)
+    optimiser = MomentumOptimiser(theta.size, config)
     rng = np.random.default_rng(config.seed)
     stopper = _EarlyStopping(config.patience, config.min_delta)
     history: list[dict[str, float | int | None]] = []
     for epoch in range(1, config.epochs + 1):
-        train_loss = _run_epoch(theta, velocity, train_data, config, rng)
+        train_loss = _run_epoch(theta, optimiser, train_data, config, rng)
         val_loss = None if val_data is None else mean_squared_error(theta, val_data)
         event = EpochEvent(epoch, config.epochs, train_loss, val_loss)
         history.append(asdict(event))
@@ -165,6 +176,43 @@ def train(
     )
 
 
+STEP_GROWTH = 1.05
+"""Factor on the step after an epoch whose training loss did not rise."""
+STEP_CUT = 0.5
+"""Factor on the step at a restart (the training loss rose)."""
+MAX_STEP_FACTOR = 10.0
+"""The step never exceeds ``MAX_STEP_FACTOR * lr``."""
+
+
+class MomentumOptimiser:
+    """Projected heavy-ball updates with adaptive restart and an adaptive step size."""
+
+    def __init__(self, size: int, config: TrainConfig) -> None:
+        self.velocity = np.zeros(size)
+        self.momentum = config.momentum
+        self.step = config.lr
+        self.max_step = MAX_STEP_FACTOR * config.lr
+        self.last_loss = math.inf
+        self.restarts = 0
+
+    def observe(self, loss: float) -> None:
+        """Adapt to the training loss at the current parameters: if it rose since the last
+        call, restart (zero the velocity) and halve the step; else grow the step."""
+        if loss > self.last_loss:
+            self.velocity[:] = 0.0
+            self.step *= STEP_CUT
+            self.restarts += 1
+        else:
+            self.step = min(self.step * STEP_GROWTH, self.max_step)
+        self.last_loss = loss
+
+    def update(self, theta: np.ndarray, grad: np.ndarray) -> None:
+        """``v <- momentum v - step grad; theta <- Project(theta + v)``, in place."""
+        self.velocity *= self.momentum
+        self.velocity -= self.step * grad
+        theta[:] = QScoreModel.project(theta + self.velocity)
+
+
 class _EarlyStopping:
     """Tracks the best validation MSE and the parameters that reached it."""
 
@@ -177,8 +225,9 @@ class _EarlyStopping:
         self.waited = 0
 
     def should_stop(self, epoch: int, val_loss: float, theta: np.ndarray) -> bool:
-        """Record this epoch; True once ``patience`` epochs passed without improvement."""
-        if val_loss < self.best_loss - self.min_delta:
+        """Record this epoch; True once ``patience`` epochs passed without a validation
+        MSE below ``best * (1 - min_delta)``."""
+        if val_loss < self.best_loss * (1.0 - self.min_delta):
             self.best_loss, self.best_epoch, self.best_theta = val_loss, epoch, theta.copy()
             self.waited = 0
             return False
@@ -188,29 +237,32 @@ class _EarlyStopping:
 
 def _run_epoch(
     theta: np.ndarray,
-    velocity: np.ndarray,
+    optimiser: MomentumOptimiser,
     data: KernelRows,
     config: TrainConfig,
     rng: np.random.Generator,
 ) -> float:
-    """One epoch of updates to ``theta`` and ``velocity`` in place; returns the train MSE."""
+    """One epoch of updates to ``theta`` and ``optimiser`` in place; returns the train MSE.
+
+    Full batch: the loss at ``theta`` is known before the update, so the optimiser adapts
+    first and then steps. Mini-batches: it steps on every batch and adapts once at the end,
+    on the row-weighted mean batch loss (one batch's loss says little about the next).
+    """
     if config.batch_size is None:
-        return _step(theta, velocity, data, config)
+        result = objective(theta, data, config.weight_decay)
+        optimiser.observe(result.loss)
+        optimiser.update(theta, result.grad)
+        return result.mse
     order = rng.permutation(data.n_rows)
-    total = 0.0
+    mse = loss = 0.0
     for start in range(0, data.n_rows, config.batch_size):
         batch = data.take(order[start : start + config.batch_size])
-        total += _step(theta, velocity, batch, config) * batch.n_rows
-    return total / data.n_rows
-
-
-def _step(theta: np.ndarray, velocity: np.ndarray, data: KernelRows, config: TrainConfig) -> float:
-    """One projected heavy-ball update in place; returns the MSE before it."""
-    result = objective(theta, data, config.weight_decay)
-    velocity *= config.momentum
-    velocity -= config.lr * result.grad
-    theta[:] = QScoreModel.project(theta + velocity)
-    return result.mse
+        result = objective(theta, batch, config.weight_decay)
+        optimiser.update(theta, result.grad)
+        mse += result.mse * batch.n_rows
+        loss += result.loss * batch.n_rows
+    optimiser.observe(loss / data.n_rows)
+    return mse / data.n_rows
 
 
 def _validation_data(X_val: ArrayLike | None, y_val: ArrayLike | None, d: int) -> KernelRows | None:
