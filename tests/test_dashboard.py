@@ -40,7 +40,7 @@ WAIT_MS = 90_000
 """Longest wait for a job in the browser (CI machines are slow and loaded)."""
 ACTION_MS = 20_000
 """Longest wait for anything else in the browser."""
-STREAMED_JOB = {"demoDays": "3650", "batchSize": "8"}
+STREAMED_JOB = {"demoDays": "3650", "batchSize": "8", "patience": "100"}
 """Advanced form values with which 50 epochs take a second or two: losses arrive in batches."""
 SLOW_JOB = {"epochs": "500", "patience": "100000", "demoDays": "36500", "batchSize": "8"}
 """Form values of a job that trains for minutes (a few epochs a second) until cancelled."""

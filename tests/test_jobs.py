@@ -87,7 +87,7 @@ def test_requeue_keeps_event_numbering_and_drops_the_lost_attempts_events(
 ) -> None:
     job_id = queue(store)
     attempt = store.claim_next()
-    sink = worker.EventSink(store, attempt)
+    sink = worker.JobEventWriter(store, attempt)
     sink(Event("stage", {"stage": "training"}))
     assert store.interrupt(requeue=True) == [job_id]
     row = store.get(job_id)
@@ -99,7 +99,7 @@ def test_requeue_keeps_event_numbering_and_drops_the_lost_attempts_events(
 
 def test_cancel_queued_at_once_running_by_flag(store: JobStore) -> None:
     running, waiting = queue(store), queue(store)
-    worker.EventSink(store, store.claim_next())(Event("stage", {"stage": "training"}))
+    worker.JobEventWriter(store, store.claim_next())(Event("stage", {"stage": "training"}))
     assert store.request_cancel(waiting).status == CANCELLED
     flagged = store.request_cancel(running)
     assert flagged.status == RUNNING
@@ -130,7 +130,7 @@ def test_sink_writes_at_most_ten_times_a_second_and_loses_no_event(store: JobSto
         return original(*args, **kwargs)
 
     store.write = counting_write  # type: ignore[method-assign]
-    sink = worker.EventSink(store, attempt, clock=clock)
+    sink = worker.JobEventWriter(store, attempt, clock=clock)
     for epoch in range(1, 2001):  # 2,000 epochs in 2 s of fake time
         clock.now = epoch / 1000
         sink(

@@ -272,16 +272,7 @@ def _walk_forward_aggregate(
 
 def train_config(spec: RunSpec) -> TrainConfig:
     """The trainer's part of ``spec``."""
-    return TrainConfig(
-        epochs=spec.epochs,
-        lr=spec.lr,
-        momentum=spec.momentum,
-        weight_decay=spec.weight_decay,
-        patience=spec.patience,
-        min_delta=spec.min_delta,
-        batch_size=spec.batch_size,
-        seed=spec.seed,
-    )
+    return TrainConfig.of(spec)
 
 
 def _fit(

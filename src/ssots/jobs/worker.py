@@ -45,8 +45,8 @@ class JobCancelledError(Exception):
     """Raised from the event sink to stop a run whose cancellation was requested."""
 
 
-class EventSink:
-    """Receives ``pipeline.Event``s and writes them with the job's progress, at most once
+class JobEventWriter:
+    """Receives a run's ``Event``s and writes them with the job's progress, at most once
     per ``interval`` seconds; checks for a cancel request at each write.
 
     Args:
@@ -133,7 +133,7 @@ def execute(attempt: Attempt, store: JobStore, settings: Settings) -> JobStatus 
     Returns:
         The final status written, or None when the job was no longer this attempt's.
     """
-    sink = EventSink(store, attempt)
+    sink = JobEventWriter(store, attempt)
     try:
         spec = RunSpec.build(**attempt.spec)
         result = train_run(spec, settings, sink, files=False)
@@ -171,7 +171,7 @@ def _job_results(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _finish(
-    store: JobStore, sink: EventSink, status: JobStatus, message: str, **fields: Any
+    store: JobStore, sink: JobEventWriter, status: JobStatus, message: str, **fields: Any
 ) -> JobStatus | None:
     progress = {key: value for key, value in sink.progress.items() if key != "message"}
     landed = store.finish(

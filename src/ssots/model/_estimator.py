@@ -97,16 +97,7 @@ class QScoreRegressor(RegressorMixin, BaseEstimator):
                 ValueError) for an invalid hyper-parameter.
         """
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
-        config = TrainConfig(
-            epochs=self.epochs,
-            lr=self.lr,
-            momentum=self.momentum,
-            weight_decay=self.weight_decay,
-            patience=self.patience,
-            min_delta=self.min_delta,
-            batch_size=self.batch_size,
-            seed=_seed(self.random_state),
-        )
+        config = TrainConfig.of(self, seed=_seed(self.random_state))
         self.normalizer_ = None if self.prescaled else Normalizer().fit(X)
         validation = self._validation_rows(eval_set)
         result = train(self._scale(X), y, *validation, config=config)

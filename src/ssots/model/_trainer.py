@@ -25,7 +25,8 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -63,6 +64,13 @@ class TrainConfig:
     min_delta: float = spec.DEFAULT_MIN_DELTA
     batch_size: int | None = None
     seed: int = spec.DEFAULT_SEED
+
+    @classmethod
+    def of(cls, source: object, **overrides: Any) -> TrainConfig:
+        """The config whose fields are the same-named attributes of ``source`` (a
+        ``RunSpec``, an estimator), with ``overrides`` taking precedence."""
+        names = [item.name for item in fields(cls) if item.name not in overrides]
+        return cls(**{name: getattr(source, name) for name in names}, **overrides)
 
     def __post_init__(self) -> None:
         _check_int("epochs", self.epochs, 1, "500")
