@@ -27,9 +27,46 @@ INTERRUPTED = "interrupted by server restart"
 
 JOBS = JobRow.__table__
 
-Job = Row[Any]
-"""A job as read: a read-only row with the columns of ``JobRow`` as attributes (plain Core
-reads: a status poll costs one indexed lookup, no ORM bookkeeping)."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobProgress:
+    """What a status poll reads of a job (one indexed lookup, plain Core, no ORM)."""
+
+    id: str
+    status: JobStatus
+    epoch: int
+    epochs: int
+    train_loss: float | None
+    val_loss: float | None
+    summary: dict[str, Any] | None
+    message: str
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Job(JobProgress):
+    """A job as read: the columns of ``JobRow``, and ``r2``, the test R^2 of a finished
+    job. In listings ``request``, ``result`` and ``summary`` are None (not read)."""
+
+    kind: str
+    dataset: str
+    spec: dict[str, Any]
+    created_at: datetime
+    cancel_requested_at: datetime | None
+    claim: str | None
+    attempts: int
+    stage: str | None
+    last_seq: int
+    weights_path: str | None
+    r2: float | None
+    request: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+
+
+def _job(row: Row[Any]) -> Job:
+    return Job(**{"summary": None, **row._mapping})
 
 _STATUS_QUERY = select(
     JobRow.id,
@@ -145,18 +182,18 @@ class JobStore:
         Raises:
             JobNotFoundError: no such job.
         """
-        return self._one(_JOB_QUERY, job_id)
+        return _job(self._one(_JOB_QUERY, job_id))
 
-    def status(self, job_id: str) -> Job:
+    def status(self, job_id: str) -> JobProgress:
         """The columns a status poll shows (id, status, epoch, epochs, train_loss,
         val_loss, summary, message, started_at, finished_at) of ``job_id``.
 
         Raises:
             JobNotFoundError: no such job.
         """
-        return self._one(_STATUS_QUERY, job_id)
+        return JobProgress(**self._one(_STATUS_QUERY, job_id)._mapping)
 
-    def _one(self, query: Any, job_id: str) -> Job:
+    def _one(self, query: Any, job_id: str) -> Row[Any]:
         with self.database.engine.connect() as connection:
             row = connection.execute(query, {"job_id": job_id}).first()
         if row is None:
@@ -177,7 +214,7 @@ class JobStore:
             .offset(offset)
         )
         with self.database.engine.connect() as connection:
-            rows = list(connection.execute(query))
+            rows = [_job(row) for row in connection.execute(query)]
             total = connection.scalar(select(func.count()).select_from(JobRow).where(*where))
         return rows, total or 0
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ssots.artifacts import legacy_omega
 from ssots.spec import JobStatus
-from ssots.store.jobs import Job, now
+from ssots.store.jobs import Job, JobProgress, now
 
 CONTRACT_STATUS: dict[str, str] = {
     JobStatus.QUEUED: "queued",
@@ -25,21 +25,21 @@ def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def progress(row: Job) -> float:
+def progress(row: JobProgress) -> float:
     """Percent done: epochs run of the most allowed (100 once the job succeeded)."""
     if row.status == JobStatus.SUCCEEDED:
         return 100.0
     return round(min(100.0, 100.0 * row.epoch / row.epochs), 1) if row.epochs else 0.0
 
 
-def elapsed_seconds(row: Job) -> float | None:
+def elapsed_seconds(row: JobProgress) -> float | None:
     """Seconds from start to finish (to now while running); None before it started."""
     if row.started_at is None:
         return None
     return round(((row.finished_at or now()) - row.started_at).total_seconds(), 3)
 
 
-def train_status(row: Job) -> dict[str, Any]:
+def train_status(row: JobProgress) -> dict[str, Any]:
     """The ``GET /api/train?jobId=`` answer for ``row`` (from ``JobStore.status``)."""
     summary = row.summary or {}
     return {
