@@ -112,6 +112,7 @@ def test_console_script_prints_no_traceback(tmp_path: Path) -> None:
 def test_help_lists_commands_in_the_order_a_user_needs_them() -> None:
     result = runner.invoke(app, ["--help"], env={"COLUMNS": "120"})
     assert result.exit_code == 0
-    positions = [result.output.index(f"│ {name} ") for name in
+    commands = result.output.split("Commands:")[1]
+    positions = [commands.index(f"\n  {name} ") for name in
                  ("train", "score", "backtest", "export", "serve", "data")]
     assert positions == sorted(positions)

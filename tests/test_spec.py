@@ -12,6 +12,7 @@ import typer.main
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+import ssots
 from ssots.cli import app
 from ssots.spec import FIELDS, RunSpec, field_schema, settings_table, vocabulary
 from ssots.web import create_app
@@ -93,3 +94,16 @@ def test_flags_show_no_type_label(flag: str) -> None:
     help_text = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "120"}).output
     line = next(line for line in help_text.splitlines() if flag in line)
     assert "<bool>" not in line
+
+
+def test_version_is_printed() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"ssots {ssots.__version__}"
+
+
+def test_help_shows_no_type_label_on_any_flag() -> None:
+    for command in ([], ["train"], ["serve"], ["data", "fetch"]):
+        help_text = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "80"}).output
+        assert "<bool>" not in help_text, command
+        assert max(len(line) for line in help_text.splitlines()) <= 80, command

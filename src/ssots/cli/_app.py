@@ -3,7 +3,7 @@ and the exit code of its row in ``ssots.errors.ERROR_CODES`` (2 for a user's mis
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -45,9 +45,29 @@ app = typer.Typer(
     help="SSO-TS: train interpretable Q-score models for crypto strategies on real price history.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,  # plain help: no "<bool>" beside flags, no markup in help texts
 )
 
 
-def flag(*names: str, help: str) -> Any:
-    """A boolean option shown without a type label (``--force``, not ``--force <bool>``)."""
-    return typer.Option(*names, help=help, metavar="")
+def _print_version(value: bool) -> None:
+    if value:
+        from ssots import __version__
+
+        console.print(f"ssots {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Show the version and exit.",
+            metavar="",
+            is_eager=True,
+            callback=_print_version,
+        ),
+    ] = False,
+) -> None:
+    """SSO-TS: train interpretable Q-score models for crypto strategies on real price history."""

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from ssots.spec import FIELDS, RunSpec, field_schema, range_text
 
@@ -72,4 +71,4 @@ def _python_type(name: str, schema: dict[str, Any]) -> Any:
 def _help(schema: dict[str, Any]) -> str:
     text = schema["help"][0].upper() + schema["help"][1:]
     bounds = range_text(schema)
-    return escape(f"{text}: {bounds}." if bounds else f"{text}.")
+    return (f"{text}: {bounds}." if bounds else f"{text}.").replace("`", "")

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from ssots.cli._app import SsotsGroup, app, console, err_console, flag
+from ssots.cli._app import SsotsGroup, app, console, err_console
 
 data_app = typer.Typer(
     cls=SsotsGroup,
@@ -105,7 +105,7 @@ def data_fetch_command(
         ),
     ] = None,
     force: Annotated[
-        bool, flag("--force", help="Download again even if Kaggle's cache has it.")
+        bool, typer.Option("--force", help="Download again even if Kaggle's cache has it.")
     ] = False,
 ) -> None:
     """Download a Kaggle dataset, pick its OHLCV file, load it and register it."""

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ssots.cli._app import app, err_console, flag
+from ssots.cli._app import app, err_console
 from ssots.errors import ParameterError
 
 
@@ -21,10 +21,10 @@ def serve_command(
         typer.Option(min=0, help="Jobs training at once (default: cores; 0: API only)."),
     ] = None,
     insecure: Annotated[
-        bool, flag("--insecure", help="Allow a non-loopback host without a token.")
+        bool, typer.Option("--insecure", help="Allow a non-loopback host without a token.")
     ] = False,
     access_log: Annotated[
-        bool, flag("--access-log/--no-access-log", help="Log every request.")
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
     ] = True,
 ) -> None:
     """Serve the API at http://HOST:PORT/api (docs at /docs) and run training jobs.

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from ssots.cli._app import app, console, err_console, flag
+from ssots.cli._app import app, console, err_console
 from ssots.cli._spec_options import flag_of, run_spec_options
 from ssots.cli.backtest import backtest_table, walk_forward_table
 
@@ -24,14 +24,14 @@ def train_command(
         "weights.json"
     ),
     force: Annotated[
-        bool, flag("--force", help="Overwrite an existing weights file.")
+        bool, typer.Option("--force", help="Overwrite an existing weights file.")
     ] = False,
     json_output: Annotated[
-        bool, flag("--json", help="Print the weights document as JSON instead of tables.")
+        bool, typer.Option("--json", help="Print the weights document as JSON instead of tables.")
     ] = False,
     demo_fallback: Annotated[
         bool,
-        flag(
+        typer.Option(
             "--demo-fallback",
             help="If Kaggle credentials are missing or "
             "rejected, train on synthetic demo data (announced loudly).",
