@@ -50,7 +50,7 @@ def train_run(
         demo_days=spec.demo_days,
         demo_freq=spec.demo_freq,
     )
-    return run(spec, dataset.frame, on_event, source=_source(dataset.describe()))
+    return run(spec, dataset.frame, on_event, source=dataset.describe())
 
 
 def save_weights(result: RunResult, path: Path) -> tuple[Path, dict[str, Any]]:
@@ -62,7 +62,3 @@ def save_weights(result: RunResult, path: Path) -> tuple[Path, dict[str, Any]]:
     document = weights_document(result)
     return write_json(path, document), document
 
-
-def _source(described: dict[str, Any]) -> dict[str, Any]:
-    """Provenance without what the pipeline measures on the frame itself."""
-    return {key: value for key, value in described.items() if key not in ("rows", "start", "end")}
