@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ssots._threads import thread_budget
 from ssots.backtest import BacktestResult as BacktestResult
 from ssots.backtest import backtest as backtest
 
@@ -39,16 +40,21 @@ def baseline_predictions(
     """Fit each baseline on the training rows and predict the test rows.
 
     Baselines: predict-the-training-mean, Ridge and HistGradientBoostingRegressor (seeded).
+    Ridge's BLAS and the boosting's OpenMP threads stay within the process's budget
+    (``ssots._threads.thread_budget``).
     """
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.linear_model import Ridge
+    from threadpoolctl import threadpool_limits
 
-    ridge = Ridge(alpha=1.0).fit(train_x, train_y)
-    boosting = HistGradientBoostingRegressor(random_state=seed).fit(train_x, train_y)
+    with threadpool_limits(limits=thread_budget()):
+        ridge = Ridge(alpha=1.0).fit(train_x, train_y)
+        boosting = HistGradientBoostingRegressor(random_state=seed).fit(train_x, train_y)
+        ridge_test, boosting_test = ridge.predict(test_x), boosting.predict(test_x)
     return {
         "mean": np.full(len(test_x), float(np.mean(train_y))),
-        "ridge": ridge.predict(test_x),
-        "hist_gradient_boosting": boosting.predict(test_x),
+        "ridge": ridge_test,
+        "hist_gradient_boosting": boosting_test,
     }
 
 

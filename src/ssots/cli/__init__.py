@@ -1,12 +1,14 @@
 """The ``ssots`` command line.
 
 Commands live in sibling modules (``train``, ``backtest``, ``data``), all on the app of ``_app``.
-Heavy modules (pandas, scikit-learn) are imported inside the commands that need them, so
-``ssots --help`` starts fast.
+Heavy modules (pandas, scikit-learn, SQLAlchemy, numba) are imported inside the commands
+that need them, so ``ssots --help``, ``data list``, ``data inspect`` and ``export`` start fast
+(``tests/test_startup.py`` checks which modules each one loads).
 """
 
 from __future__ import annotations
 
+from ssots._threads import available_cores, limit_threads
 from ssots.cli import backtest, data, serve, train
 from ssots.cli._app import app
 
@@ -14,5 +16,7 @@ __all__ = ["app", "backtest", "data", "main", "serve", "train"]
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. A lone command's native thread pools get the cores this
+    process may use (``ssots serve`` gives each job worker its own share)."""
+    limit_threads(available_cores())
     app()

@@ -20,6 +20,14 @@ def serve_command(
         int | None,
         typer.Option(min=0, help="Jobs training at once (default: cores; 0: API only)."),
     ] = None,
+    threads_per_worker: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Native threads (BLAS, OpenMP, numba) of each job worker "
+            "(default: max(1, cores // workers)).",
+        ),
+    ] = None,
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Allow a non-loopback host without a token.")
     ] = False,
@@ -46,7 +54,7 @@ def serve_command(
             )
         err_console.print(f"[bold red]Warning:[/] serving on {host} without an API token")
     uvicorn.run(
-        create_app(settings, workers=workers),
+        create_app(settings, workers=workers, threads_per_worker=threads_per_worker),
         host=host,
         port=port,
         access_log=access_log,

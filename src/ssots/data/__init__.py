@@ -17,7 +17,31 @@ the registry itself is ``ssots.store.datasets``.
 
 from __future__ import annotations
 
-from ssots.data.market import MIN_ROWS, LoadReport, load, normalize_frame
-from ssots.data.sources.demo import demo
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ssots.data.market import MIN_ROWS, LoadReport, load, normalize_frame
+    from ssots.data.sources.demo import demo
+
+_LAZY: dict[str, str] = {
+    "MIN_ROWS": "ssots.data.market",
+    "LoadReport": "ssots.data.market",
+    "load": "ssots.data.market",
+    "normalize_frame": "ssots.data.market",
+    "demo": "ssots.data.sources.demo",
+}
+"""Imported on first use, so that ``ssots.data.sources.catalog`` (``ssots data list``)
+loads without pandas."""
 
 __all__ = ["MIN_ROWS", "LoadReport", "demo", "load", "normalize_frame"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ssots.data' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -9,11 +9,21 @@ import os
 from multiprocessing.process import BaseProcess
 from typing import Protocol
 
+from ssots import _threads
 from ssots.config import Settings
 from ssots.store.jobs import Attempt
 
 KILL_WAIT = 5.0
 """Seconds to wait for a killed worker process to be gone."""
+
+WORKER_PRELOAD: tuple[str, ...] = (
+    "ssots.jobs.worker",
+    "sklearn.ensemble",
+    "sklearn.linear_model",
+    "sklearn.metrics",
+)
+"""What the forkserver imports once, so that no job pays for it: the worker (and the
+pipeline) and the scikit-learn modules of the baselines."""
 
 
 class Executor(Protocol):
@@ -39,23 +49,32 @@ class Executor(Protocol):
 
 class LocalExecutor:
     """One process per attempt from a ``forkserver`` (``spawn`` where there is none): a
-    fresh single-threaded process that already imported the pipeline, so starting one is
-    cheap and killing one leaves the others untouched.
+    fresh process that already imported the pipeline, so starting one is cheap and killing
+    one leaves the others untouched. Each worker limits its native thread pools (BLAS,
+    OpenMP, numba) to ``threads_per_worker`` before it computes anything.
 
     Args:
         settings: passed to every worker (each opens its own database engine).
         capacity: most attempts running at once.
+        threads_per_worker: native threads of each worker; default: the available cores
+            divided among ``capacity`` workers, at least 1.
     """
 
-    def __init__(self, settings: Settings, capacity: int) -> None:
+    def __init__(
+        self, settings: Settings, capacity: int, *, threads_per_worker: int | None = None
+    ) -> None:
         self.settings = settings
         self.capacity = capacity
+        if threads_per_worker is None:
+            threads_per_worker = _threads.threads_per_worker(capacity)
+        self.threads_per_worker = threads_per_worker
+        _threads.passive_waits()  # before the forkserver starts: it loads the OpenMP runtime
         methods = multiprocessing.get_all_start_methods()
         self._context = multiprocessing.get_context(
             "forkserver" if "forkserver" in methods else "spawn"
         )
         if self._context.get_start_method() == "forkserver":
-            self._context.set_forkserver_preload(["ssots.jobs.worker"])
+            self._context.set_forkserver_preload(list(WORKER_PRELOAD))
         self._workers: dict[str, tuple[Attempt, BaseProcess]] = {}
 
     def start(self, attempt: Attempt) -> None:
@@ -64,7 +83,7 @@ class LocalExecutor:
 
         process = self._context.Process(
             target=run_attempt,
-            args=(attempt, self.settings, os.getpid()),
+            args=(attempt, self.settings, os.getpid(), self.threads_per_worker),
             name=f"ssots-job-{attempt.job_id}",
             daemon=True,
         )

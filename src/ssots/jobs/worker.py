@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from ssots._threads import limit_threads, thread_report
 from ssots.config import Settings
 from ssots.errors import SsotsError
 from ssots.events import Event
@@ -110,14 +111,17 @@ class JobEventWriter:
             raise JobCancelledError(self.attempt.job_id)
 
 
-def run_attempt(attempt: Attempt, settings: Settings, server_pid: int) -> None:
-    """Entry point of a worker process: run the job, record how it ended, exit.
+def run_attempt(attempt: Attempt, settings: Settings, server_pid: int, threads: int = 1) -> None:
+    """Entry point of a worker process: limit its native threads, run the job, record how
+    it ended, exit.
 
     Args:
         attempt: the claimed job.
         settings: the server's settings (the worker opens its own database engine).
         server_pid: the serving process; the worker exits when it is gone.
+        threads: native threads (BLAS, OpenMP, numba) this worker may use.
     """
+    limit_threads(threads)
     _exit_with(server_pid)
     os.nice(WORKER_NICENESS)
     database = open_database(settings, migrate=False)
@@ -162,10 +166,11 @@ def execute(attempt: Attempt, store: JobStore, settings: Settings) -> JobStatus 
 
 def _job_results(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The job row's ``result`` (the weights document without its loss history and
-    without the server's file path of the data) and ``summary`` (what a status poll
-    shows)."""
+    without the server's file path of the data, with the native threads the worker ran
+    on) and ``summary`` (what a status poll shows)."""
     result = {key: value for key, value in document.items() if key != "history"}
     result["data"] = {key: value for key, value in result["data"].items() if key != "path"}
+    result["threads"] = thread_report()
     summary = {key: document[key] for key in SUMMARY_KEYS}
     return {"result": result, "summary": summary}
 

@@ -11,7 +11,8 @@ Each module imports only those listed above it.
 
 from __future__ import annotations
 
-from ssots.model._estimator import QScoreRegressor
+from typing import TYPE_CHECKING, Any
+
 from ssots.model._kernel import (
     KernelRows,
     Objective,
@@ -27,6 +28,9 @@ from ssots.model._qscore import (
     QScoreModel,
 )
 from ssots.model._trainer import EpochEvent, TrainConfig, TrainResult, train
+
+if TYPE_CHECKING:
+    from ssots.model._estimator import QScoreRegressor
 
 __all__ = [
     "DEFAULT_PROFILE_8",
@@ -45,3 +49,13 @@ __all__ = [
     "project",
     "train",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # QScoreRegressor imports scikit-learn: only code that uses it pays for it (reading
+    # or exporting a weights file does not).
+    if name == "QScoreRegressor":
+        from ssots.model._estimator import QScoreRegressor
+
+        return QScoreRegressor
+    raise AttributeError(f"module 'ssots.model' has no attribute {name!r}")

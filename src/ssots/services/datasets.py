@@ -12,7 +12,7 @@ import hashlib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -32,7 +32,9 @@ from ssots.data.sources.reference import (
 )
 from ssots.errors import DataError, ParameterError
 from ssots.spec import DEFAULT_SEED, DEMO_DAYS, DEMO_FREQ
-from ssots.store.datasets import DatasetRecord, DatasetRegistry, safe_name
+
+if TYPE_CHECKING:  # the registry (and SQLAlchemy) loads only when a dataset is looked up
+    from ssots.store.datasets import DatasetRecord, DatasetRegistry
 
 # TODO(lead): the demo defaults come from ssots.spec (DEFAULT_SEED, DEMO_DAYS, DEMO_FREQ).
 
@@ -174,6 +176,8 @@ def register_upload(
         TooLargeError: a gzip upload expands past ``max_expanded_bytes``.
         DataError: the file is not usable market data.
     """
+    from ssots.store.datasets import safe_name
+
     return register_file(
         registry,
         file,
@@ -219,6 +223,8 @@ def fetch(
             ),
         )
     choice = kaggle.choose(directory, files, handle, file=file, symbol=symbol)
+    from ssots.store.datasets import DatasetRegistry
+
     with tempfile.TemporaryDirectory(prefix="ssots-kaggle-") as scratch:
         path = kaggle.extract_rows(choice, Path(scratch)) if choice.rows_of else choice.path
         record = register_file(
@@ -250,6 +256,8 @@ def ensure_dataset(
             "high, low or close prices; a Q-score model trains on OHLCV bars. Pick an OHLCV "
             "dataset from `ssots data list`"
         )
+    from ssots.store.datasets import DatasetRegistry
+
     record = _registered(DatasetRegistry(settings), ref)
     if record is not None:
         return record
@@ -285,6 +293,8 @@ def _find(ref: RegisteredRef, settings: Settings) -> DatasetRecord | None:
     url = settings.database_url
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
         return None
+    from ssots.store.datasets import DatasetRegistry
+
     return DatasetRegistry(settings).find(ref.key)
 
 

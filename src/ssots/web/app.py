@@ -36,7 +36,12 @@ and cancels jobs; `/api/datasets` lists, uploads and deletes datasets. With
 """
 
 
-def create_app(settings: Settings | None = None, *, workers: int | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    workers: int | None = None,
+    threads_per_worker: int | None = None,
+) -> FastAPI:
     """Build the app: open (and migrate) the database, wire the routers, and run a job
     manager with ``workers`` local worker processes while the app is up.
 
@@ -44,6 +49,8 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
         settings: where state lives and the service's limits (default: environment).
         workers: most jobs training at once (default: the number of cores); 0 serves the
             API only (another process runs the jobs).
+        threads_per_worker: native threads of each worker process (default: the cores
+            divided among the workers, at least 1).
     """
     settings = settings or Settings.from_env()
     database = open_database(settings)
@@ -53,7 +60,7 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
     if workers > 0:
         manager = JobManager(
             store,
-            LocalExecutor(settings, workers),
+            LocalExecutor(settings, workers, threads_per_worker=threads_per_worker),
             requeue_interrupted=settings.requeue_interrupted,
         )
     services = Services(

@@ -4,7 +4,8 @@ A Markov chain over three regimes (bull trend, bear trend, range) drives the dri
 range regime the log price is pulled back, Ornstein-Uhlenbeck style, towards an anchor
 that itself follows the price slowly. Volatility clusters through an EGARCH(1,1)
 recursion, whose log-variance is linear in the shocks and so runs through one
-``scipy.signal.lfilter`` call instead of a Python loop. Trends reward momentum rules and
+``scipy.signal.lfilter`` call instead of a Python loop (scipy.signal is imported on the
+first call, not with this module). Trends reward momentum rules and
 ranges reward mean-reversion rules, so the indicators carry some real information about
 the next bars' returns. All rates are set in calendar time and scaled to the bar spacing.
 """
@@ -16,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 from ssots.errors import ParameterError
 
@@ -155,6 +155,8 @@ def _volatility(shocks: np.ndarray, regimes: np.ndarray, step_days: float) -> np
     innovation_sd = np.sqrt(1.0 - 2.0 / np.pi + _LEVERAGE**2)
     alpha = _LOG_VOL_SD * np.sqrt(1.0 - persistence**2) / innovation_sd
     innovation = np.concatenate(([0.0], alpha * (size + _LEVERAGE * shocks)[:-1]))
+    from scipy.signal import lfilter
+
     log_vol = lfilter([1.0], [1.0, -persistence], innovation)
     # E[exp(2h)] = exp(2 var h) for Gaussian h: rescale so the mean variance hits the target
     base = DAILY_VOL * np.sqrt(step_days) * np.exp(-(_LOG_VOL_SD**2))
@@ -187,6 +189,8 @@ def _mean_revert(raw: np.ndarray, half_life_days: float, step_days: float) -> np
     so d_t = (1 - kappa - lambda) d_(t-1) + u_t: one linear filter."""
     kappa = 1.0 - 0.5 ** (step_days / half_life_days)
     lam = 1.0 - 0.5 ** (step_days / _ANCHOR_HALF_LIFE_DAYS)
+    from scipy.signal import lfilter
+
     distance = lfilter([1.0], [1.0, -(1.0 - kappa - lam)], raw)
     return raw - kappa * np.concatenate(([0.0], distance[:-1]))
 
