@@ -1,9 +1,11 @@
-"""QScoreModel: forward pass against the formulas of MODEL.md section 5, analytic gradient
-against central finite differences, projection, parameter round trips (as vectors and
-through the weights document) and parameter names."""
+"""QScoreModel: forward pass against the formulas of MODEL.md section 5, the fused kernel
+against the NumPy reference (to 1e-12, on random and edge inputs, for any number of
+threads), analytic gradients against central finite differences, projection, parameter
+round trips (as vectors and through the weights document) and parameter names."""
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -17,9 +19,12 @@ from ssots.model import (
     DEFAULT_PROFILE_8,
     KernelRows,
     QScoreModel,
+    _fused,
     mean_squared_error,
     objective,
+    predict_rows,
 )
+from ssots.model._kernel_reference import forward_reference, objective_reference
 
 
 def reference(theta: np.ndarray, X: np.ndarray) -> dict[str, np.ndarray]:
@@ -103,14 +108,14 @@ def test_clipped_rows_contribute_no_gradient() -> None:
 
 
 def test_gradient_is_consistent_across_row_blocks() -> None:
-    """More rows than one kernel block (16384), with a short last block."""
+    """More rows than one kernel chunk, with a short last chunk and a short last lane."""
     rng = np.random.default_rng(4)
-    X = rng.random((2 * 16384 + 123, 8))
+    X = rng.random((2 * _fused.CHUNK_ROWS + 123, 8))
     y = rng.random(X.shape[0])
     theta = interior_theta(rng, 8, 0.7, 0.4)
     model = QScoreModel.from_vector(theta)
     loss, grad = model.loss_and_grad(X, y)
-    cut = 20000
+    cut = _fused.CHUNK_ROWS + 3000
     loss_a, grad_a = model.loss_and_grad(X[:cut], y[:cut])
     loss_b, grad_b = model.loss_and_grad(X[cut:], y[cut:])
     n_b = X.shape[0] - cut
@@ -128,6 +133,121 @@ def test_kernel_rows_take_and_mse_agree_with_arrays() -> None:
     direct = KernelRows.from_arrays(X[rows], y[rows])
     assert mean_squared_error(theta, subset) == mean_squared_error(theta, direct)
     assert objective(theta, direct).mse == mean_squared_error(theta, direct)
+
+
+def assert_agrees_with_reference(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> None:
+    """Loss, MSE, every gradient component and Q of the fused kernel within 1e-12 of the
+    NumPy reference (relative to the value, absolute below 1)."""
+    data = KernelRows.from_arrays(X, y)
+    got, want = objective(theta, data, 0.01), objective_reference(theta, X, y, 0.01)
+    assert got.loss == pytest.approx(want.loss, rel=1e-12, abs=1e-12)
+    assert got.mse == pytest.approx(want.mse, rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(got.grad, want.grad, rtol=1e-12, atol=1e-12)
+    assert mean_squared_error(theta, data) == got.mse
+    q = forward_reference(theta, X)["q"]
+    np.testing.assert_allclose(predict_rows(theta, data), q, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("d", [1, 2, 5, 8, 13])
+def test_fused_kernel_agrees_with_the_reference_on_random_inputs(d: int) -> None:
+    rng = np.random.default_rng(100 + d)
+    n = _fused.CHUNK_ROWS + 2 * _fused.LANES + 17  # several chunks, short last lane
+    X, y = rng.random((n, d)), rng.random(n)
+    for alpha, beta in [(0.6, 0.5), (0.9, 0.1), (0.2, 0.9)]:
+        theta = interior_theta(rng, d, alpha, beta)
+        assert_agrees_with_reference(theta, X, y)
+        assert_agrees_with_reference(QScoreModel.project(theta), X, y)
+
+
+def edge_rows(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    """Rows with values at and below the log floor 1e-6, exactly 0 and exactly 1, whole
+    rows of ones, zeros and equal values (every x_i - L = 0: the sign kink)."""
+    X = rng.random((n, d))
+    picks = rng.random((n, d))
+    X[picks < 0.15] = 1e-6
+    X[(picks >= 0.15) & (picks < 0.25)] = 1e-9
+    X[(picks >= 0.25) & (picks < 0.35)] = 0.0
+    X[(picks >= 0.35) & (picks < 0.5)] = 1.0
+    X[:50] = 1.0
+    X[50:100] = 0.0
+    X[100:150] = 0.25
+    return X
+
+
+@pytest.mark.parametrize(
+    ("name", "theta"),
+    [
+        ("feasible", np.r_[np.full(4, 0.25), 0.7, 0.3, 0.2, 0.02, 0.05]),
+        ("q clipped at 1", np.r_[0.5, 0.25, 0.125, 0.125, 0.8, 0.5, 0.3, 0.08, 0.2]),
+        ("q clipped at 0", np.r_[-0.5, 0.25, -0.375, 0.125, 0.5, 0.5, 0.2, -0.2, -0.1]),
+        ("ramp saturated at 1", np.r_[np.full(4, 0.25), 1.0, 1.0, 0.2, 0.0, 0.1]),
+        ("ramp saturated at 0", np.r_[np.full(4, 0.25), 0.0, 0.0, 0.2, 0.03, 0.1]),
+        ("ramp far past saturation", np.r_[np.full(4, 0.25), -60.0, 40.0, 0.2, 0.01, 0.1]),
+    ],
+)
+def test_fused_kernel_agrees_with_the_reference_on_edge_inputs(
+    name: str, theta: np.ndarray
+) -> None:
+    """The weights are dyadic, so on rows of equal values L is exact in any summation
+    order and both sides see x_i - L = 0 (elsewhere the kink is a tie either may break,
+    each then taking one of the one-sided gradients)."""
+    rng = np.random.default_rng(7)
+    X = edge_rows(rng, 3000, 4)
+    y = rng.random(3000)
+    f = forward_reference(theta, X)
+    checks = {
+        "q clipped at 1": (f["q_raw"] > 1).sum() >= 30,
+        "q clipped at 0": (f["q_raw"] < 0).sum() >= 30,
+        "ramp saturated at 1": (f["r"] > 1 - 1e-9).sum() >= 30,
+        "ramp saturated at 0": (f["r"] < 1e-5).sum() >= 300,
+        "ramp far past saturation": (f["r"] == 0).sum() >= 300,
+    }
+    assert checks.get(name, True), f"test point must exercise: {name}"
+    assert_agrees_with_reference(theta, X, y)
+
+
+@pytest.mark.parametrize("d", [2, 8])
+def test_reference_gradient_matches_finite_differences(d: int) -> None:
+    rng = np.random.default_rng(20 + d)
+    X, y = rng.random((400, d)), rng.random(400)
+    theta = interior_theta(rng, d, 0.6, 0.5)
+    step = 1e-6
+    numeric = np.empty_like(theta)
+    for i in range(theta.size):
+        hi, lo = theta.copy(), theta.copy()
+        hi[i] += step
+        lo[i] -= step
+        loss_hi = objective_reference(hi, X, y, 0.05).loss
+        numeric[i] = (loss_hi - objective_reference(lo, X, y, 0.05).loss) / (2 * step)
+    np.testing.assert_allclose(
+        objective_reference(theta, X, y, 0.05).grad, numeric, rtol=1e-6, atol=1e-9
+    )
+
+
+def test_results_are_bit_identical_for_any_number_of_threads() -> None:
+    """The chunk partition is fixed and partial sums are added in chunk order, so the
+    serial pass and parallel passes on 1 or 2 threads give the same bits."""
+    rng = np.random.default_rng(8)
+    n = 5 * _fused.CHUNK_ROWS + 321
+    X, y = rng.random((n, 8)), rng.random(n)
+    data = KernelRows.from_arrays(X, y)
+    theta = interior_theta(rng, 8, 0.7, 0.4)
+    before = numba.get_num_threads()
+    runs = []
+    try:
+        for threads in range(1, min(2, numba.config.NUMBA_NUM_THREADS) + 1):
+            numba.set_num_threads(threads)
+            result = objective(theta, data, 0.01)
+            q = predict_rows(theta, data)
+            runs.append((result.loss, result.grad.tobytes(), q.tobytes()))
+    finally:
+        numba.set_num_threads(before)
+    assert all(run == runs[0] for run in runs)
+    coef = np.r_[theta[8:], np.linalg.norm(theta[:8]), 1e-6, 0.7, 0.05]
+    partials = [np.zeros((_fused.n_chunks(n), _fused.n_partials(8))) for _ in range(2)]
+    for run, out in zip((_fused.run_serial, _fused.run_parallel), partials, strict=True):
+        run(data.zt, data.norms, data.y, theta[:8].copy(), coef, _fused.GRADIENT, X[:0, 0], out)
+    assert np.array_equal(partials[0], partials[1])
 
 
 theta_vectors = st.integers(1, 10).flatmap(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
+import numba
 import numpy as np
 import pytest
 
@@ -18,6 +19,7 @@ from ssots.model import (
     QScoreModel,
     QScoreRegressor,
     TrainConfig,
+    _fused,
     _trainer,
     mean_squared_error,
     train,
@@ -103,6 +105,22 @@ def test_same_seed_gives_bit_identical_parameters(batch_size: int | None) -> Non
     second = train(X[:400], y[:400], X[400:], y[400:], config=config)
     assert np.array_equal(first.model.to_vector(), second.model.to_vector())
     assert first.history == second.history
+
+
+def test_training_is_bit_identical_for_any_number_of_threads() -> None:
+    """Enough rows for several kernel chunks, so the parallel pass is used with 2 threads."""
+    X, y, _ = planted(seed=4, n=3 * _fused.CHUNK_ROWS)
+    config = TrainConfig(epochs=8)
+    before = numba.get_num_threads()
+    runs = []
+    try:
+        for threads in range(1, min(2, numba.config.NUMBA_NUM_THREADS) + 1):
+            numba.set_num_threads(threads)
+            runs.append(train(X[:-5000], y[:-5000], X[-5000:], y[-5000:], config=config))
+    finally:
+        numba.set_num_threads(before)
+    assert all(np.array_equal(run.model.to_vector(), runs[0].model.to_vector()) for run in runs)
+    assert all(run.history == runs[0].history for run in runs)
 
 
 def test_mini_batch_seeds_differ() -> None:

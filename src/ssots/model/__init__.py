@@ -1,7 +1,9 @@
 """The Q-score model: its maths kernel, the model, its trainer and the scikit-learn
 estimator. Import from here; the ``_`` modules are the package's inner layout::
 
+    _fused      the compiled fused pass (numba; imported by _kernel on first use)
     _kernel     forward pass, loss, analytic gradient, projection on KernelRows
+    _kernel_reference  the same maths in plain NumPy, for the tests
     _qscore     QScoreModel (parameters, projection, default initialisation, predict)
     _trainer    TrainConfig, train (projected heavy-ball momentum, early stopping)
     _estimator  QScoreRegressor (scikit-learn)

@@ -12,9 +12,13 @@ laid out as the vector ``theta = [w_1..w_d, alpha, beta, gamma, delta_min, delta
 
 The loss is ``MSE(Q, y) + weight_decay * sum(theta^2)`` with an analytic gradient. The
 kernel works on :class:`KernelRows` (``x`` and ``ln x~`` stored transposed, row norms
-precomputed once per dataset) in cache-sized blocks of rows: an evaluation streams the
-data from memory once and keeps every per-row quantity in cache. At a kink the gradient
-takes ``sign(0) = 0`` (for ``|x_i - L|``) and 0 where ``Q`` is clipped.
+precomputed once per dataset). Every evaluation (full batch, mini-batch, validation,
+prediction) is one fused pass of :mod:`ssots.model._fused` (numba, imported on the first
+evaluation): it streams the rows from memory once, in fixed chunks, and returns per-chunk
+partial sums that are added in chunk order, so results are bit-identical for any number
+of threads. At a kink the gradient takes ``sign(0) = 0`` (for ``|x_i - L|``) and 0 where
+``Q`` is clipped. :mod:`ssots.model._kernel_reference` is the same maths in plain NumPy,
+for the tests.
 
 This module knows nothing of the model class, the trainer or the estimator built on it.
 """
@@ -22,13 +26,13 @@ This module knows nothing of the model class, the trainer or the estimator built
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import threading
 from dataclasses import dataclass
+from types import ModuleType
 from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
-from threadpoolctl import ThreadpoolController
 
 from ssots.errors import ParameterError
 
@@ -40,10 +44,6 @@ RAMP_WIDTH = 0.05
 _LOWER = np.array([0.0, 0.0, 0.0, 0.0])  # alpha, beta, gamma, delta_min
 _UPPER = np.array([1.0, 1.0, 0.5, 0.1])
 _DELTA_MAX_UPPER = 0.2
-_BLOCK_ROWS = 16384
-
-# Rows of the per-block work matrix ``h``: linear combinations of them are one gemv.
-_L, _G, _R, _ONE, _COS, _K1, _S = range(7)
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,20 +121,12 @@ def objective(theta: ArrayLike, data: KernelRows, weight_decay: float = 0.0) -> 
     """
     theta = np.asarray(theta, dtype=np.float64)
     coef = _Coefficients(theta, _check_targets(data))
-    sse = np.zeros(_n_blocks(data.n_rows))
-    sums = np.zeros((sse.size, coef.d + 8))
-
-    def work(ws: _Workspace, block: int, rows: slice) -> None:
-        zt, norms = data.zt[:, rows], data.norms[rows]
-        _forward(ws, coef, zt, norms)
-        sse[block] = _residuals(ws, data.y[rows])
-        _backward(ws, coef, zt, norms, sums[block])
-
-    _each_block(data, work)
+    loops = _loops()
+    sums = _run(data, coef, loops.GRADIENT)
     n = data.n_rows
-    grad = coef.gradient(sums.sum(axis=0)) * (2.0 / n)
+    grad = coef.gradient(sums) * (2.0 / n)
     grad += (2.0 * weight_decay) * theta
-    mse = float(sse.sum()) / n
+    mse = float(sums[-1]) / n
     return Objective(mse + weight_decay * float(theta @ theta), mse, grad)
 
 
@@ -145,14 +137,7 @@ def mean_squared_error(theta: ArrayLike, data: KernelRows) -> float:
         ParameterError: ``data`` has no targets or a different ``d`` than ``theta``.
     """
     coef = _Coefficients(theta, _check_targets(data))
-    sse = np.zeros(_n_blocks(data.n_rows))
-
-    def work(ws: _Workspace, block: int, rows: slice) -> None:
-        _forward(ws, coef, data.zt[:, rows], data.norms[rows])
-        sse[block] = _residuals(ws, data.y[rows])
-
-    _each_block(data, work)
-    return float(sse.sum()) / data.n_rows
+    return float(_run(data, coef, _loops().MSE)[-1]) / data.n_rows
 
 
 def predict_rows(theta: ArrayLike, data: KernelRows) -> np.ndarray:
@@ -163,12 +148,7 @@ def predict_rows(theta: ArrayLike, data: KernelRows) -> np.ndarray:
     """
     coef = _Coefficients(theta, data.n_dims)
     out = np.empty(data.n_rows)
-
-    def work(ws: _Workspace, block: int, rows: slice) -> None:
-        _forward(ws, coef, data.zt[:, rows], data.norms[rows])
-        out[rows] = ws.q
-
-    _each_block(data, work)
+    _run(data, coef, _loops().PREDICT, out)
     return out
 
 
@@ -239,25 +219,26 @@ class _Coefficients:
         self.d = d
         self.w = np.ascontiguousarray(theta[:d])
         alpha, beta, gamma, delta_min, delta_max = (float(v) for v in theta[d:])
-        self.alpha, self.beta, self.gamma = alpha, beta, gamma
+        self.alpha = alpha
         self.w_norm = float(np.linalg.norm(self.w))
         # d ramp / d s times the emergence spread: dQ/ds = ramp_gain * r (1 - r).
         self.ramp_gain = (delta_max - delta_min) / RAMP_WIDTH
-        # -(s - 0.7) / 0.05 over h rows [1, cos, K1] with kappa = 1 - 2 K1.
-        self.neg_z = np.array([RAMP_CENTER - beta, -alpha, 2.0 * beta]) / RAMP_WIDTH
-        # B + delta over h rows [L, G, r, 1].
-        self.q_raw = np.array([1.0 - gamma, gamma, delta_max - delta_min, delta_min])
-        # X^T coefficient u over e rows [e, q'/D, q' S] (q' = e r (1 - r)).
-        self.u = np.array([1.0 - gamma, self.ramp_gain * alpha, 2.0 * self.ramp_gain * beta])
+        # The scalars in the order ``_fused._chunk`` unpacks them.
+        self.packed = np.array(
+            [alpha, beta, gamma, delta_min, delta_max, self.w_norm, EPS, RAMP_CENTER, RAMP_WIDTH]
+        )
 
     def gradient(self, sums: np.ndarray) -> np.ndarray:
-        """Assemble the gradient (up to the factor 2/n) from the block sums.
+        """Assemble the gradient (up to the factor 2/n) from the summed partials.
 
-        ``sums`` = [X^T u + gamma ln X~^T (e G) - 2 ramp_gain beta |X - L|^T q'
-        (d values), (q'/D) . (cos |x|), e . [L, G, r, 1], q' . [1, cos, K1]].
+        With ``e = Q - y`` (0 where ``Q`` is clipped), ``q' = e r (1 - r)`` and
+        ``D = |w| |x| + eps``, ``sums`` = [sum over rows of ``x_i u + gamma e G ln x~_i
+        - 2 ramp_gain beta q' |x_i - L|`` for each i, where ``u = (1 - gamma) e +
+        ramp_gain (alpha q' / D + 2 beta q' S)`` and ``S = sum_i w_i sign(x_i - L)``;
+        (q'/D) . (cos |x|); e . [L, G, r, 1]; q' . [1, cos, K1]; SSE].
         """
         d, gain = self.d, self.ramp_gain
-        e_l, e_g, e_r, e_1, q_1, q_cos, q_k1 = sums[d + 1 :]
+        e_l, e_g, e_r, e_1, q_1, q_cos, q_k1 = sums[d + 1 : d + 8]
         grad = np.empty(d + 5)
         grad[:d] = sums[:d]
         if self.w_norm > 0.0:
@@ -270,108 +251,38 @@ class _Coefficients:
         return grad
 
 
-class _Workspace:
-    """Scratch buffers for one block of rows, allocated once per pass and reused."""
-
-    def __init__(self, d: int, m: int) -> None:
-        self.ap = np.empty((2 * d, m))  # |x_i - L| rows, then sign(x_i - L) rows
-        self.h = np.empty((7, m))  # L, G, r, 1, cos, K1, S
-        self.h[_ONE] = 1.0
-        self.e = np.empty((4, m))  # e, q'/D, q' S, q'
-        self.den = np.empty(m)
-        self.tmp = np.empty(m)
-        self.q_raw = np.empty(m)
-        self.q = np.empty(m)
-
-    def view(self, m: int) -> _Workspace:
-        """The same buffers cut to the first ``m`` rows (the last, shorter block)."""
-        if m == self.q.size:
-            return self
-        cut = object.__new__(_Workspace)
-        for name, buf in vars(self).items():
-            setattr(cut, name, buf[..., :m])
-        return cut
-
-
-def _n_blocks(n_rows: int) -> int:
-    return -(-n_rows // _BLOCK_ROWS)
-
-
-def _each_block(data: KernelRows, work: Callable[[_Workspace, int, slice], None]) -> None:
-    """Call ``work(workspace, block index, rows)`` for each block of rows, in order.
-
-    One workspace serves every block. BLAS is held to one thread meanwhile: at these
-    sizes its own threading costs far more than it gains (5x slower on 2 cores).
-    """
-    n = data.n_rows
-    ws = _Workspace(data.n_dims, min(n, _BLOCK_ROWS))
-    with _blas_threads().limit(limits=1, user_api="blas"), np.errstate(over="ignore"):
-        # np.errstate: exp(-z) -> inf is the right limit of the sigmoid.
-        for block in range(_n_blocks(n)):
-            rows = slice(block * _BLOCK_ROWS, min(n, (block + 1) * _BLOCK_ROWS))
-            work(ws.view(rows.stop - rows.start), block, rows)
-
-
 @functools.cache
-def _blas_threads() -> ThreadpoolController:
-    return ThreadpoolController()
+def _loops() -> ModuleType:
+    """The compiled loops (importing numba on first use)."""
+    from ssots.model import _fused
+
+    return _fused
 
 
-def _forward(ws: _Workspace, c: _Coefficients, zt: np.ndarray, norms: np.ndarray) -> None:
-    """Fill ``ws.h``, ``ws.ap``, ``ws.den`` (``|w||x| + eps``), ``ws.q_raw`` and ``ws.q``."""
-    d, h, w = c.d, ws.h, c.w
-    np.matmul(w, zt[:d], out=h[_L])
-    np.matmul(w, zt[d:], out=h[_G])
-    np.exp(h[_G], out=h[_G])
-    absdev, signs = ws.ap[:d], ws.ap[d:]
-    np.subtract(zt[:d], h[_L], out=absdev)
-    np.sign(absdev, out=signs)
-    np.abs(absdev, out=absdev)
-    np.matmul(w, absdev, out=h[_K1])
-    np.matmul(w, signs, out=h[_S])
-    np.multiply(norms, c.w_norm, out=ws.den)
-    ws.den += EPS
-    np.divide(h[_L], ws.den, out=h[_COS])
-    z = ws.q  # scratch: -(s - 0.7) / 0.05
-    np.matmul(c.neg_z, h[_ONE : _K1 + 1], out=z)
-    np.exp(z, out=z)
-    z += 1.0
-    np.reciprocal(z, out=h[_R])
-    np.matmul(c.q_raw, h[_L : _ONE + 1], out=ws.q_raw)
-    np.clip(ws.q_raw, 0.0, 1.0, out=ws.q)
+_PARALLEL = threading.Lock()
+"""Held while a parallel pass runs: numba's default thread pool serves one at a time."""
 
 
-def _residuals(ws: _Workspace, y: np.ndarray) -> float:
-    """Set ``ws.e[0]`` to ``Q - y`` where ``Q`` is not clipped (0 elsewhere); return SSE."""
-    err = ws.e[0]
-    np.subtract(ws.q, y, out=err)
-    sse = float(err @ err)
-    np.equal(ws.q, ws.q_raw, out=ws.tmp)
-    err *= ws.tmp
-    return sse
+def _run(data: KernelRows, coef: _Coefficients, mode: int, q_out: np.ndarray | None = None):
+    """One fused pass in ``mode``; returns the partial sums added in chunk order.
 
-
-def _backward(
-    ws: _Workspace, c: _Coefficients, zt: np.ndarray, norms: np.ndarray, sums: np.ndarray
-) -> None:
-    """Add this block's share of the sums ``_Coefficients.gradient`` assembles."""
-    d, h, e = c.d, ws.h, ws.e
-    err, qp_den, qp_s, qp = e
-    np.subtract(1.0, h[_R], out=ws.tmp)
-    ws.tmp *= h[_R]
-    np.multiply(ws.tmp, err, out=qp)
-    np.divide(qp, ws.den, out=qp_den)
-    np.multiply(qp, h[_S], out=qp_s)
-    sums[d + 1 : d + 5] += h[_L : _ONE + 1] @ err
-    sums[d + 5 :] += h[_ONE : _K1 + 1] @ qp
-    np.multiply(h[_COS], norms, out=ws.tmp)
-    sums[d] += qp_den @ ws.tmp
-    np.matmul(c.u, e[:3], out=ws.q_raw)  # u, reusing a dead buffer
-    grad_w = sums[:d]
-    grad_w += zt[:d] @ ws.q_raw
-    np.multiply(err, h[_G], out=ws.tmp)
-    grad_w += c.gamma * (zt[d:] @ ws.tmp)
-    grad_w -= (2.0 * c.ramp_gain * c.beta) * (ws.ap[:d] @ qp)
+    The chunks run on numba's threads (``numba.set_num_threads`` sets how many) when
+    there are several chunks and threads and no other thread is in a parallel pass;
+    otherwise on the calling thread. Both give the same bits.
+    """
+    loops = _loops()
+    partials = np.zeros((loops.n_chunks(data.n_rows), loops.n_partials(coef.d)))
+    y = data.y if data.y is not None else np.empty(0)
+    q = q_out if q_out is not None else np.empty(0)
+    args = (data.zt, data.norms, y, coef.w, coef.packed, mode, q, partials)
+    if partials.shape[0] > 1 and loops.get_num_threads() > 1 and _PARALLEL.acquire(False):
+        try:
+            loops.run_parallel(*args)
+        finally:
+            _PARALLEL.release()
+    else:
+        loops.run_serial(*args)
+    return loops.add_partials(partials)
 
 
 def _finite_2d(X: ArrayLike) -> np.ndarray:
