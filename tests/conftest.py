@@ -32,3 +32,19 @@ def assert_canonical(frame: pd.DataFrame) -> None:
     assert (frame[["open", "high", "low", "close"]] > 0).all().all()
     assert (frame["high"] >= frame[["open", "close"]].max(axis=1)).all()
     assert (frame["low"] <= frame[["open", "close"]].min(axis=1)).all()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile the numba loops once before any test starts server or worker processes:
+    they then load the on-disk cache instead of each compiling on a loaded machine."""
+    import numpy as np
+
+    from ssots import features
+    from ssots.data import demo
+    from ssots.model import QScoreModel
+
+    features.dimensions(demo(days=120))
+    rows = np.random.default_rng(0).random((3 * 8192, 8))  # several chunks: the parallel pass
+    model = QScoreModel.default(8)
+    model.loss_and_grad(rows, rows[:, 0])
+    model.predict(rows)
