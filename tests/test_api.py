@@ -77,7 +77,7 @@ def test_weights_file_matches_the_job(client: TestClient, finished: dict[str, An
     response = client.get(job["weights_url"])
     assert response.status_code == 200
     document = response.json()
-    assert document["schema"] == "ssots.weights/1"
+    assert document["schema"] == "ssots.weights/2"
     assert document["parameters"] == job["result"]["parameters"] == finished["parameters"]
     assert document["metrics"] == finished["metrics"]
     assert job["r2"] == finished["metrics"]["r2"]

@@ -40,7 +40,8 @@ def test_document_holds_everything_the_issue_lists(document: dict) -> None:
     assert {"sha256", "rows", "start", "end", "spacing"} <= set(document["data"])
     assert len(document["history"]) >= 1
     assert "created_at" in document
-    assert {"mse", "mae", "rmse", "r2", "ic", "rank_ic"} == set(document["metrics"])
+    assert {"mse", "mae", "rmse", "r2", "ic", "rank_ic", "raw_rank_ic"} == set(document["metrics"])
+    assert document["calibration"]["kind"] == "affine"
 
 
 def test_round_trip_gives_the_same_model_and_normaliser(

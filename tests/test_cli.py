@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 from conftest import REAL_FILES
 from ssots.artifacts import LEGACY_KEYS, SCHEMA, read_weights
 from ssots.cli import app
+from ssots.config import Settings
+from ssots.services.datasets import resolve
 
 runner = CliRunner()
 
@@ -51,6 +53,13 @@ def test_train_json_score_and_export(tmp_path: Path) -> None:
                                  "--last", "3"])
     assert scored.exit_code == 0, scored.output
     assert scored.output.count("long") + scored.output.count("short") == 3
+    assert "Q (raw)" in scored.output
+    saved = read_weights(output)
+    latest = saved.score(resolve("demo", Settings.from_env()).frame).tail(3)
+    assert not np.allclose(latest["q"], latest["q_raw"])  # the two columns differ
+    for q, raw in zip(latest["q"], latest["q_raw"], strict=True):
+        assert f"{q:.4f}" in scored.output
+        assert f"{raw:.4f}" in scored.output
 
     omega = tmp_path / "omega.json"
     exported = runner.invoke(app, ["export", "--weights", str(output), "--output", str(omega)])

@@ -256,9 +256,15 @@ def assert_results(tab: Tab, job_id: str) -> dict[str, float]:
     job = tab.server.client.get(f"/api/jobs/{job_id}").json()
     assert tab.chart_points("loss-chart") == [job["epoch"], job["epoch"]]
     metrics = metric_values(page)
-    assert set(metrics) == {"mse", "mae", "rmse", "r2"}
-    assert metrics["mse"] == pytest.approx(job["result"]["metrics"]["mse"], rel=1e-3)
-    assert page.locator("[data-metric] .metric-baseline").count() == 4
+    assert set(metrics) == {"mse", "mae", "rmse", "r2", "ic", "rank_ic"}
+    for key in ("mse", "r2", "ic", "rank_ic"):
+        assert metrics[key] == pytest.approx(job["result"]["metrics"][key], rel=1e-3, abs=1e-5)
+    assert page.locator("[data-metric] .metric-baseline").count() == 6
+    assert "worse than the best baseline" in page.inner_text("[data-el=metrics-note]")
+    raw_rank_ic = page.inner_text("[data-metric=rank_ic] .metric-raw")
+    assert float(raw_rank_ic.split()[-1]) == pytest.approx(
+        job["result"]["metrics"]["raw_rank_ic"], rel=1e-3, abs=1e-5
+    )
     assert page.locator("[data-el=weights-chart] .trace.bars .point").count() == 13
     curve = job["result"]["backtest"]["equity"]["times"]
     assert tab.chart_points("equity-chart") == [len(curve)] * 3

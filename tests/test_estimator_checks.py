@@ -1,5 +1,5 @@
-"""QScoreRegressor: scikit-learn's own estimator checks, eval_set early stopping and the
-training-only normaliser."""
+"""QScoreRegressor: scikit-learn's own estimator checks, eval_set early stopping, the
+training-only normaliser and the calibration fitted on the training rows."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from ssots.features import Normalizer
-from ssots.model import QScoreModel, QScoreRegressor
+from ssots.model import Calibration, QScoreModel, QScoreRegressor
 
 
-@parametrize_with_checks([QScoreRegressor(epochs=30)])
+@parametrize_with_checks(
+    [QScoreRegressor(epochs=30), QScoreRegressor(epochs=30, calibration="isotonic")]
+)
 def test_scikit_learn_compatible(estimator: QScoreRegressor, check) -> None:
     check(estimator)
 
@@ -57,7 +59,8 @@ def test_normalizer_is_fitted_on_training_rows_only() -> None:
         np.testing.assert_array_equal(low, reference.low_)
         np.testing.assert_array_equal(high, reference.high_)
     expected = model.model_.predict(reference.transform(X[1000:]))
-    np.testing.assert_array_equal(model.predict(X[1000:]), expected)
+    np.testing.assert_array_equal(model.predict(X[1000:], raw=True), expected)
+    np.testing.assert_array_equal(model.predict(X[1000:]), model.calibration_(expected))
 
 
 def test_prescaled_skips_normalising() -> None:
@@ -66,9 +69,26 @@ def test_prescaled_skips_normalising() -> None:
     y = rng.random(300)
     model = QScoreRegressor(epochs=5, prescaled=True).fit(X, y)
     assert model.normalizer_ is None
-    np.testing.assert_array_equal(model.predict(X), model.model_.predict(X))
+    np.testing.assert_array_equal(model.predict(X, raw=True), model.model_.predict(X))
     scaled = QScoreRegressor(epochs=5).fit(X, y)
-    assert not np.array_equal(scaled.predict(X), scaled.model_.predict(X))
+    assert not np.array_equal(scaled.predict(X, raw=True), scaled.model_.predict(X))
+
+
+def test_predict_is_calibrated_on_the_training_rows_and_keeps_the_raw_ranking() -> None:
+    X, y = market_like()
+    y = 0.3 + 0.2 * y  # a target the raw Q's scale does not fit: calibration must shift it
+    model = QScoreRegressor(epochs=40).fit(X[:1000], y[:1000], [(X[1000:], y[1000:])])
+    raw = model.predict(X[:1000], raw=True)
+    assert model.calibration_ == Calibration.fit(raw, y[:1000], "affine")
+    calibrated, raw_test = model.predict(X[1000:]), model.predict(X[1000:], raw=True)
+    order = np.argsort(raw_test)
+    assert np.all(np.diff(calibrated[order]) >= 0)  # monotone: the raw ranking is kept
+    assert y[:1000].min() <= calibrated.min()
+    assert calibrated.max() <= y[:1000].max()
+    uncalibrated = QScoreRegressor(epochs=40, calibration="identity")
+    uncalibrated.fit(X[:1000], y[:1000], [(X[1000:], y[1000:])])
+    np.testing.assert_array_equal(uncalibrated.predict(X[1000:]), raw_test)
+    assert model.score(X[1000:], y[1000:]) > uncalibrated.score(X[1000:], y[1000:]) + 0.5
 
 
 @pytest.mark.parametrize(
@@ -85,3 +105,5 @@ def test_invalid_hyper_parameter_is_reported_at_fit() -> None:
     X, y = market_like(n=50)
     with pytest.raises(ValueError, match=r"`lr` must be > 0, e\.g\. 0\.1"):
         QScoreRegressor(lr=-1.0).fit(X, y)
+    with pytest.raises(ValueError, match=r"`calibration` must be one of affine, isotonic"):
+        QScoreRegressor(calibration="logistic").fit(X, y)

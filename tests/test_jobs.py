@@ -161,7 +161,7 @@ def test_attempt_succeeds_with_results_and_weights_file(store: JobStore, setting
     assert row.claim is None
     assert row.finished_at is not None
     document = json.loads((settings.home / row.weights_path).read_text())
-    assert document["schema"] == "ssots.weights/1"
+    assert document["schema"] == "ssots.weights/2"
     assert row.result["parameters"] == document["parameters"]
     assert "history" not in row.result
     assert "path" not in row.result["data"]

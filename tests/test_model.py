@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from ssots.artifacts import SCHEMA, read_weights, write_json
+from ssots.artifacts import SCHEMA_V1, read_weights, write_json
 from ssots.errors import DataError, ParameterError
 from ssots.features import DIMENSIONS, Normalizer
 from ssots.model import (
@@ -335,13 +335,13 @@ def test_default_initialisation() -> None:
 
 
 def weights_file(model: QScoreModel, path, drop: str | None = None):
-    """A minimal ``ssots.weights/1`` document holding ``model``, written to ``path``."""
+    """A minimal ``ssots.weights/1`` document (no calibration) holding ``model``."""
     parameters = dict(zip(model.param_names(), model.to_vector().tolist(), strict=True))
     if drop is not None:
         del parameters[drop]
     rows = np.random.default_rng(0).random((50, model.n_dims))
     document = {
-        "schema": SCHEMA,
+        "schema": SCHEMA_V1,
         "dimensions": list(DIMENSIONS),
         "parameters": parameters,
         "normalizer": Normalizer().fit(rows).to_dict(),

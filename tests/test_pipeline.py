@@ -36,7 +36,7 @@ def test_run_is_deterministic_and_reports_everything() -> None:
     second = train_run(spec)
     assert first.weights() == second.weights()
     assert events.count("epoch") == len(first.history)
-    assert set(first.metrics) == {"mse", "mae", "rmse", "r2", "ic", "rank_ic"}
+    assert set(first.metrics) == {"mse", "mae", "rmse", "r2", "ic", "rank_ic", "raw_rank_ic"}
     assert set(first.baselines) == {"mean", "ridge", "hist_gradient_boosting"}
     assert len(first.weights()) == 13
     assert first.model.w.sum() == pytest.approx(1.0)

@@ -1,14 +1,17 @@
-"""The weights file (``"schema": "ssots.weights/1"``): a trained model with everything
-needed to use it on new data (normaliser, strategy, label settings) and to judge it
-(metrics, baselines, loss history, data provenance, the test-split backtest with equity
-curves and, when asked for, the walk-forward folds)."""
+"""The weights file (``"schema": "ssots.weights/2"``): a trained model with everything
+needed to use it on new data (normaliser, calibration map, strategy, label settings) and
+to judge it (metrics, baselines, loss history, data provenance, the test-split backtest
+with equity curves and, when asked for, the walk-forward folds).
+
+Schema 2 added ``calibration`` (MODEL.md section 5b). Files of schema 1 still load: they
+have no map, so their calibrated Q is the raw Q (the identity)."""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +21,15 @@ import pandas as pd
 from ssots import features, strategies
 from ssots.backtest import BacktestResult, backtest
 from ssots.errors import DataError, ParameterError
-from ssots.model import QScoreModel
+from ssots.model import Calibration, QScoreModel
 from ssots.pipeline import RunResult, train_config
 from ssots.spec import DEFAULT_FEE_BP, check_strategy
 
-SCHEMA = "ssots.weights/1"
+SCHEMA = "ssots.weights/2"
+"""The schema ``weights_document`` writes."""
+SCHEMA_V1 = "ssots.weights/1"
+"""The first schema (no calibration map); ``read_weights`` still reads it."""
+READABLE_SCHEMAS: tuple[str, ...] = (SCHEMA, SCHEMA_V1)
 LEGACY_KEYS: tuple[str, ...] = ("w_G", "w_C", "w_S", "w_A", "w_H", "w_V", "w_P", "w_T")
 """The earlier system's names of the eight dimension weights, in dimension order."""
 EXTRA_PARAMS: tuple[str, ...] = ("alpha", "beta", "gamma", "delta_min", "delta_max")
@@ -37,6 +44,7 @@ def weights_document(result: RunResult) -> dict[str, Any]:
         "dimensions": list(features.DIMENSIONS),
         "parameters": result.weights(),
         "normalizer": result.normalizer.to_dict(),
+        "calibration": result.calibration.to_dict(),
         "strategy": spec.strategy,
         "labels": spec.labels,
         "horizon": spec.horizon,
@@ -83,29 +91,34 @@ def legacy_omega(document: dict[str, Any]) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class SavedModel:
-    """A weights file read back: the model, its stored normaliser and settings."""
+    """A weights file read back: the model, its stored normaliser, calibration map and
+    settings (the identity map for a schema 1 file)."""
 
     model: QScoreModel
     normalizer: features.Normalizer
     strategy: str
     document: dict[str, Any]
+    calibration: Calibration = field(default_factory=Calibration.identity)
 
     def score(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Q-scores for every bar of ``frame`` past the indicator warm-up, with the stored
-        normaliser (no refitting).
+        normaliser and calibration map (nothing is refitted).
 
         Returns:
-            DataFrame indexed by time with columns close, direction (+1 long / -1 short)
-            and q.
+            DataFrame indexed by time with columns close, direction (+1 long / -1 short),
+            q (the calibrated Q: the expected label) and q_raw (the model's raw Q, which
+            the Q-filter thresholds).
         """
         seen = strategies.signals(self.strategy, frame)
         rows = slice(features.WARMUP_BARS, None)
         x = self.normalizer.transform(seen.raw_dimensions.to_numpy()[rows])
+        raw = self.model.predict(x)
         return pd.DataFrame(
             {
                 "close": frame["close"].to_numpy()[rows],
                 "direction": seen.direction[rows].astype(np.int8),
-                "q": self.model.predict(x),
+                "q": self.calibration(raw),
+                "q_raw": raw,
             },
             index=frame.index[rows],
         )
@@ -122,8 +135,8 @@ class SavedModel:
 
         Args:
             frame: canonical OHLCV frame.
-            threshold: Q-filter threshold; default the one stored at training (the median
-                predicted Q on the training rows).
+            threshold: Q-filter threshold on the raw Q; default the one stored at training
+                (the median raw Q on the training rows).
             fee_bp: fee per unit of position change, basis points.
             slippage_bp: slippage per unit of position change, basis points.
 
@@ -141,7 +154,7 @@ class SavedModel:
             scores.index,
             scores["close"].to_numpy(),
             scores["direction"].to_numpy(),
-            scores["q"].to_numpy(),
+            scores["q_raw"].to_numpy(),
             threshold,
             fee_bp=fee_bp,
             slippage_bp=slippage_bp,
@@ -149,10 +162,10 @@ class SavedModel:
 
 
 def read_weights(path: str | Path) -> SavedModel:
-    """Load a weights file written by ``ssots train``.
+    """Load a weights file written by ``ssots train`` (schema 2, or 1: identity map).
 
     Raises:
-        DataError: missing file, not JSON, or not an ``ssots.weights/1`` document.
+        DataError: missing file, not JSON, or not an ``ssots.weights/2`` or ``/1`` document.
     """
     path = Path(path)
     try:
@@ -163,7 +176,7 @@ def read_weights(path: str | Path) -> SavedModel:
         raise DataError(
             f"{path} is not JSON; pass a weights file written by `ssots train`"
         ) from None
-    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+    if not isinstance(document, dict) or document.get("schema") not in READABLE_SCHEMAS:
         raise DataError(
             f'{path} is not an SSO-TS weights file (expected "schema": "{SCHEMA}"); '
             "pass a file written by `ssots train --output`"
@@ -174,6 +187,17 @@ def read_weights(path: str | Path) -> SavedModel:
         model = QScoreModel.from_vector([parameters[name] for name in names])
         normalizer = features.Normalizer.from_dict(document["normalizer"])
         strategy = check_strategy(document["strategy"])
+        calibration = (
+            Calibration.identity()
+            if document["schema"] == SCHEMA_V1
+            else Calibration.from_dict(document["calibration"])
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(f"{path} is damaged ({exc}); write it again with `ssots train`") from None
-    return SavedModel(model=model, normalizer=normalizer, strategy=strategy, document=document)
+    return SavedModel(
+        model=model,
+        normalizer=normalizer,
+        strategy=strategy,
+        document=document,
+        calibration=calibration,
+    )

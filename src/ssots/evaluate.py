@@ -1,5 +1,9 @@
 """Judging a model (MODEL.md section 7): regression metrics and the baselines fitted on
-the same training rows, and (from ``ssots.backtest``) the trading backtest."""
+the same training rows, and (from ``ssots.backtest``) the trading backtest.
+
+The Q-model is judged on its calibrated Q (MODEL.md section 5b), with the raw Q's rank IC
+beside it (``q_model_metrics``): a monotone map can merge ties and so change the rank IC a
+little, and the raw Q is what the Q-filter ranks."""
 
 from __future__ import annotations
 
@@ -32,6 +36,20 @@ def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
         "ic": float(pearsonr(y_true, y_pred).statistic) if varies else 0.0,
         "rank_ic": float(spearmanr(y_true, y_pred).statistic) if varies else 0.0,
     }
+
+
+def q_model_metrics(
+    y_true: np.ndarray, calibrated: np.ndarray, raw: np.ndarray
+) -> dict[str, float]:
+    """``regression_metrics`` of the calibrated Q, plus ``raw_rank_ic``: the Spearman
+    correlation of the raw Q with the label (0.0 when either side is constant)."""
+    from scipy.stats import spearmanr
+
+    metrics = regression_metrics(y_true, calibrated)
+    y_true, raw = np.asarray(y_true, dtype=np.float64), np.asarray(raw, dtype=np.float64)
+    varies = np.ptp(y_true) > 0 and np.ptp(raw) > 0
+    metrics["raw_rank_ic"] = float(spearmanr(y_true, raw).statistic) if varies else 0.0
+    return metrics
 
 
 def baseline_predictions(

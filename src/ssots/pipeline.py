@@ -1,5 +1,10 @@
 """The one training path, as pure compute: a loaded frame -> features -> labels -> split ->
-normalise -> train -> evaluate (ARCHITECTURE.md).
+normalise -> train -> calibrate -> evaluate (ARCHITECTURE.md).
+
+Calibration (MODEL.md section 5b) maps the raw Q to the expected label with a monotone
+map fitted on the training rows only; metrics judge the calibrated Q (with the raw Q's
+rank IC beside them) and the Q-filter thresholds the raw Q, so trading decisions do not
+depend on the map.
 
 ``run`` reads no environment, opens no database and downloads nothing: the training
 service (``ssots.services.training``) resolves and loads the dataset, calls ``run`` and
@@ -21,7 +26,15 @@ from ssots.backtest import BacktestResult, backtest
 from ssots.errors import DataError, ParameterError
 from ssots.events import Event, EventSink, epoch_event, stage_event
 from ssots.labels import label_lookahead, performance_labels, rules_labels
-from ssots.model import EpochEvent, QScoreModel, TrainConfig, TrainResult, train
+from ssots.model import (
+    DEFAULT_CALIBRATION,
+    Calibration,
+    EpochEvent,
+    QScoreModel,
+    TrainConfig,
+    TrainResult,
+    train,
+)
 from ssots.spec import BOOKS, RunSpec
 
 
@@ -41,16 +54,20 @@ class PreparedData:
 
 @dataclass
 class RunResult:
-    """What a run produced: the model, its normaliser, metrics and provenance.
+    """What a run produced: the model, its normaliser and calibration, metrics and
+    provenance.
 
-    ``backtest`` trades the test split (MODEL.md section 7); ``walk_forward`` is the
-    ``walk_forward`` function's report when the spec asks for folds, else None.
+    ``metrics`` judge the calibrated Q on the test split and add ``raw_rank_ic``, the raw
+    Q's rank IC; ``backtest`` trades the test split on the raw Q (MODEL.md section 7);
+    ``walk_forward`` is the ``walk_forward`` function's report when the spec asks for
+    folds, else None.
     """
 
     spec: RunSpec
     dataset: dict[str, Any]
     model: QScoreModel
     normalizer: features.Normalizer
+    calibration: Calibration
     metrics: dict[str, float]
     baselines: dict[str, dict[str, float]]
     history: list[dict[str, float | None]]
@@ -95,17 +112,19 @@ def run(
     prepared = prepare(frame, spec)
     emit(stage_event("training"))
     result = _fit(prepared, spec, on_epoch=lambda e: emit(_epoch_event(e)))
+    emit(stage_event("calibrating"))
+    raw, calibration = _calibrated(prepared, result.model)
     emit(stage_event("evaluating"))
-    predicted = result.model.predict(prepared.x)
-    metrics = _test_metrics(prepared, predicted)
+    metrics = _test_metrics(prepared, calibration(raw), raw)
     baselines = _baselines(prepared, spec.seed)
-    trading = _backtest_test_rows(prepared, predicted, spec)
+    trading = _backtest_test_rows(prepared, raw, spec)
     folds = walk_forward(prepared, spec, emit) if spec.walk_forward else None
     return RunResult(
         spec=spec,
         dataset=_provenance(frame, source),
         model=result.model,
         normalizer=prepared.normalizer,
+        calibration=calibration,
         metrics=metrics,
         baselines=baselines,
         history=result.history,
@@ -175,10 +194,23 @@ def _normalised(
     return normalizer, normalizer.transform(raw_x)
 
 
-def _test_metrics(prepared: PreparedData, predicted: np.ndarray) -> dict[str, float]:
-    """Regression metrics of ``predicted`` (one Q per row) on the test rows."""
+def _calibrated(prepared: PreparedData, model: QScoreModel) -> tuple[np.ndarray, Calibration]:
+    """The raw Q of every row and the calibration fitted on the training rows only (labels
+    lie in [0, 1], so calibrated values are clipped to it)."""
+    raw = model.predict(prepared.x)
+    train_rows = _rows(prepared.split.train)
+    calibration = Calibration.fit(
+        raw[train_rows], prepared.y[train_rows], DEFAULT_CALIBRATION, bounds=(0.0, 1.0)
+    )
+    return raw, calibration
+
+
+def _test_metrics(
+    prepared: PreparedData, calibrated: np.ndarray, raw: np.ndarray
+) -> dict[str, float]:
+    """Metrics of the calibrated Q on the test rows, with the raw Q's rank IC."""
     test = _rows(prepared.split.test)
-    return evaluate.regression_metrics(prepared.y[test], predicted[test])
+    return evaluate.q_model_metrics(prepared.y[test], calibrated[test], raw[test])
 
 
 def _baselines(prepared: PreparedData, seed: int) -> dict[str, dict[str, float]]:
@@ -203,13 +235,15 @@ def walk_forward(
     Folds come from ``splits.walk_forward_splits`` (purged like the main split; each
     validation tail keeps the spec's validation share of train + validation). Every fold
     refits the Normalizer on its own training rows, trains from the default initialisation
-    with the spec's settings, and is judged on its test block: regression metrics and the
-    three books (threshold: ``spec.threshold`` or the fold's training median).
+    with the spec's settings, calibrates on its own training rows, and is judged on its
+    test block: metrics of the calibrated Q (with ``raw_rank_ic``) and the three books on
+    the raw Q (threshold: ``spec.threshold`` or the fold's training median raw Q).
 
     Returns:
         JSON-ready ``{"folds": [...], "aggregate": {...}}``. Each fold has ``fold``, the
         ``train`` / ``validation`` / ``test`` row ranges ``[start, stop)``, ``best_epoch``,
-        ``metrics`` and ``backtest`` (without curves). The aggregate has the ``metrics`` of
+        ``calibration`` (the fold's map, ``Calibration.to_dict``), ``metrics`` and
+        ``backtest`` (without curves). The aggregate has the ``metrics`` of
         all test rows pooled, ``mean_r2``, ``mean_sharpe`` and total ``trades`` per book,
         and ``q_filter_beats_strategy``: folds whose Q-filtered Sharpe is above the
         strategy's (an undefined Sharpe, a book that never moved, counts as 0).
@@ -236,31 +270,33 @@ def walk_forward(
         emit(stage_event(f"walk-forward fold {number} of {len(fold_splits)}"))
         fold = with_split(prepared, split)
         trained = _fit(fold, spec)
-        predicted = trained.model.predict(fold.x)
+        raw, calibration = _calibrated(fold, trained.model)
+        calibrated = calibration(raw)
         test = _rows(split.test)
-        tested.append((fold.y[test], predicted[test]))
+        tested.append((fold.y[test], calibrated[test], raw[test]))
         folds.append(
             {
                 "fold": number,
                 **{name: [rows.start, rows.stop] for name, rows in vars(split).items()},
                 "best_epoch": trained.best_epoch,
-                "metrics": _test_metrics(fold, predicted),
-                "backtest": _backtest_test_rows(fold, predicted, spec).to_dict(max_points=None),
+                "calibration": calibration.to_dict(),
+                "metrics": _test_metrics(fold, calibrated, raw),
+                "backtest": _backtest_test_rows(fold, raw, spec).to_dict(max_points=None),
             }
         )
     return {"folds": folds, "aggregate": _walk_forward_aggregate(folds, tested)}
 
 
 def _walk_forward_aggregate(
-    folds: list[dict[str, Any]], tested: list[tuple[np.ndarray, np.ndarray]]
+    folds: list[dict[str, Any]], tested: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
 ) -> dict[str, Any]:
     def per_fold(book: str, metric: str) -> list[Any]:
         return [fold["backtest"]["metrics"][book][metric] for fold in folds]
 
     sharpe = {book: [value or 0.0 for value in per_fold(book, "sharpe")] for book in BOOKS}
-    y_true, y_pred = (np.concatenate(part) for part in zip(*tested, strict=True))
+    y_true, calibrated, raw = (np.concatenate(part) for part in zip(*tested, strict=True))
     return {
-        "metrics": evaluate.regression_metrics(y_true, y_pred),
+        "metrics": evaluate.q_model_metrics(y_true, calibrated, raw),
         "mean_r2": float(np.mean([fold["metrics"]["r2"] for fold in folds])),
         "mean_sharpe": {book: float(np.mean(values)) for book, values in sharpe.items()},
         "trades": {book: sum(per_fold(book, "trades")) for book in BOOKS},
@@ -293,19 +329,19 @@ def _fit(
 
 
 def _backtest_test_rows(
-    prepared: PreparedData, predicted: np.ndarray, spec: RunSpec
+    prepared: PreparedData, raw: np.ndarray, spec: RunSpec
 ) -> BacktestResult:
-    """The three books on the test rows, given the model's Q for every row; the Q-filter
-    threshold is ``spec.threshold`` or the median predicted Q on the training rows."""
+    """The three books on the test rows, given the model's raw Q for every row; the
+    Q-filter threshold is ``spec.threshold`` or the median raw Q on the training rows."""
     test = _rows(prepared.split.test)
     threshold = spec.threshold
     if threshold is None:
-        threshold = float(np.median(predicted[_rows(prepared.split.train)]))
+        threshold = float(np.median(raw[_rows(prepared.split.train)]))
     return backtest(
         prepared.times[test],
         prepared.close[test],
         prepared.direction[test],
-        predicted[test],
+        raw[test],
         threshold,
         fee_bp=spec.fee_bp,
         slippage_bp=spec.slippage_bp,

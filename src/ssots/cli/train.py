@@ -121,6 +121,7 @@ def _print_result(result: RunResult) -> None:
         + (" (early stopping)" if result.stopped_early else "")
     )
     console.print(_metrics_table(result.metrics, result.baselines))
+    console.print(_calibration_line(result.calibration.to_dict()))
     console.print(_weights_table(result.weights()))
     console.print(backtest_table(result.backtest.to_dict(max_points=None), result.spec.strategy))
     if result.walk_forward is not None:
@@ -128,14 +129,35 @@ def _print_result(result: RunResult) -> None:
 
 
 def _metrics_table(metrics: dict[str, float], baselines: dict[str, dict[str, float]]) -> Table:
-    table = Table(title="Test-split metrics: Q-model vs baselines (fitted on the same rows)")
+    table = Table(
+        title="Test-split metrics: calibrated Q-model vs baselines (fitted on the same rows)"
+    )
     table.add_column("metric")
     table.add_column("Q-model", justify="right", style="bold")
     for name in baselines:
         table.add_column(name.replace("_", " "), justify="right")
     for metric, value in metrics.items():
-        table.add_row(metric, f"{value:.4f}", *(f"{b[metric]:.4f}" for b in baselines.values()))
+        label = "rank_ic (raw Q)" if metric == "raw_rank_ic" else metric
+        cells = (f"{b[metric]:.4f}" if metric in b else "—" for b in baselines.values())
+        table.add_row(label, f"{value:.4f}", *cells)
     return table
+
+
+def _calibration_line(calibration: dict[str, Any]) -> str:
+    """One line saying how the raw Q maps to the reported (calibrated) Q."""
+    kind, q, y = calibration["kind"], calibration["q"], calibration["y"]
+    if kind == "identity":
+        return "Calibration: none (the reported Q is the raw Q)"
+    if len(q) == 1 or y[0] == y[-1]:
+        return (
+            f"Calibration ({kind}, training rows): the raw Q does not rise with the label "
+            f"there, so every bar gets the training mean {y[0]:.4f}; the Q-filter still "
+            "ranks the raw Q"
+        )
+    return (
+        f"Calibration ({kind}, training rows): raw Q {q[0]:.4f} .. {q[-1]:.4f} maps to "
+        f"{y[0]:.4f} .. {y[-1]:.4f}; the Q-filter thresholds the raw Q"
+    )
 
 
 def _weights_table(weights: dict[str, float]) -> Table:
@@ -162,12 +184,18 @@ def score_command(
     saved = read_weights(weights)
     frame = resolve(dataset, Settings.from_env()).frame
     scores = saved.score(frame).tail(last)
-    table = Table(title=f"Latest Q-scores ({saved.strategy})")
-    for column in ("time", "close", "call", "Q-score"):
+    table = Table(
+        title=f"Latest Q-scores ({saved.strategy})",
+        caption="Q-score: calibrated (the expected label); Q (raw): the model's score, "
+        "which the Q-filter thresholds",
+    )
+    for column in ("time", "close", "call", "Q-score", "Q (raw)"):
         table.add_column(column, justify="left" if column == "time" else "right")
     for time, row in scores.iterrows():
         call = "[green]long[/green]" if row["direction"] > 0 else "[red]short[/red]"
-        table.add_row(str(time), f"{row['close']:.6g}", call, f"{row['q']:.4f}")
+        table.add_row(
+            str(time), f"{row['close']:.6g}", call, f"{row['q']:.4f}", f"{row['q_raw']:.4f}"
+        )
     console.print(table)
 
 

@@ -1,12 +1,13 @@
 """The Q-score model: its maths kernel, the model, its trainer and the scikit-learn
 estimator. Import from here; the ``_`` modules are the package's inner layout::
 
-    _fused      the compiled fused pass (numba; imported by _kernel on first use)
-    _kernel     forward pass, loss, analytic gradient, projection on KernelRows
+    _fused        the compiled fused pass (numba; imported by _kernel on first use)
+    _kernel       forward pass, loss, analytic gradient, projection on KernelRows
     _kernel_reference  the same maths in plain NumPy, for the tests
-    _qscore     QScoreModel (parameters, projection, default initialisation, predict)
-    _trainer    TrainConfig, train (projected heavy-ball momentum, early stopping)
-    _estimator  QScoreRegressor (scikit-learn)
+    _qscore       QScoreModel (parameters, projection, default initialisation, predict)
+    _trainer      TrainConfig, train (projected heavy-ball momentum, early stopping)
+    _calibration  Calibration (the monotone map from raw Q to the expected label)
+    _estimator    QScoreRegressor (scikit-learn)
 
 Each module imports only those listed above it.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ssots.model._calibration import CALIBRATIONS, DEFAULT_CALIBRATION, Calibration
 from ssots.model._kernel import (
     KernelRows,
     Objective,
@@ -35,9 +37,12 @@ if TYPE_CHECKING:
     from ssots.model._estimator import QScoreRegressor
 
 __all__ = [
+    "CALIBRATIONS",
+    "DEFAULT_CALIBRATION",
     "DEFAULT_PROFILE_8",
     "SCALAR_DEFAULTS",
     "SCALAR_NAMES",
+    "Calibration",
     "EpochEvent",
     "KernelRows",
     "Objective",

@@ -1,4 +1,4 @@
-"""The scikit-learn estimator around the Q-score model and its trainer."""
+"""The scikit-learn estimator around the Q-score model, its trainer and its calibration."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from sklearn.utils.validation import (
 from ssots import spec
 from ssots.errors import ParameterError
 from ssots.features import Normalizer
+from ssots.model._calibration import CALIBRATIONS, DEFAULT_CALIBRATION, Calibration
 from ssots.model._trainer import TrainConfig, train
 
 
@@ -30,7 +31,10 @@ class QScoreRegressor(RegressorMixin, BaseEstimator):
     Unless ``prescaled``, ``fit`` fits a :class:`~ssots.features.Normalizer` on the
     training rows only and applies it to ``eval_set`` and to ``predict`` input, so ``X``
     may hold any real values. Targets are meant to be Q-scores in [0, 1]; other real
-    targets are accepted, but predictions stay in [0, 1].
+    targets are accepted. After training, a monotone :class:`Calibration` from the raw Q
+    to the target is fitted on the training rows (``X``, ``y``; never ``eval_set``):
+    ``predict`` returns the calibrated expected target, within the training targets'
+    range, and ``predict(X, raw=True)`` the raw Q in [0, 1], whose ranking is the same.
 
     Args:
         epochs: maximum number of passes over the training rows.
@@ -43,9 +47,12 @@ class QScoreRegressor(RegressorMixin, BaseEstimator):
         batch_size: rows per shuffled mini-batch; None for full batch.
         random_state: seed (int) for mini-batch shuffling, a RandomState, or None.
         prescaled: True when ``X`` is already in [0, 1] and must not be normalised.
+        calibration: kind of calibration map: ``affine`` (default), ``isotonic`` or
+            ``identity`` (``predict`` then returns the raw Q).
 
     Attributes:
         model_: the fitted :class:`QScoreModel`.
+        calibration_: the fitted :class:`Calibration`.
         weights_: its ``d`` dimension weights.
         normalizer_: the fitted Normalizer, or None when ``prescaled``.
         n_features_in_: number of columns seen in ``fit``.
@@ -64,6 +71,7 @@ class QScoreRegressor(RegressorMixin, BaseEstimator):
         batch_size: int | None = None,
         random_state: int | np.random.RandomState | None = None,
         prescaled: bool = False,
+        calibration: str = DEFAULT_CALIBRATION,
     ) -> None:
         self.epochs = epochs
         self.lr = lr
@@ -74,6 +82,7 @@ class QScoreRegressor(RegressorMixin, BaseEstimator):
         self.batch_size = batch_size
         self.random_state = random_state
         self.prescaled = prescaled
+        self.calibration = calibration
 
     def fit(
         self,
@@ -81,7 +90,7 @@ class QScoreRegressor(RegressorMixin, BaseEstimator):
         y: ArrayLike,
         eval_set: Sequence[tuple[ArrayLike, ArrayLike]] | None = None,
     ) -> QScoreRegressor:
-        """Train from the default initialisation.
+        """Train from the default initialisation, then calibrate on the training rows.
 
         Args:
             X: training rows x dimensions.
@@ -97,28 +106,40 @@ class QScoreRegressor(RegressorMixin, BaseEstimator):
                 ValueError) for an invalid hyper-parameter.
         """
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        if self.calibration not in CALIBRATIONS:
+            raise ParameterError(
+                f"`calibration` must be one of {', '.join(CALIBRATIONS)}; got {self.calibration!r}"
+            )
         config = TrainConfig.of(self, seed=_seed(self.random_state))
         self.normalizer_ = None if self.prescaled else Normalizer().fit(X)
         validation = self._validation_rows(eval_set)
-        result = train(self._scale(X), y, *validation, config=config)
+        scaled = self._scale(X)
+        result = train(scaled, y, *validation, config=config)
+        self.calibration_ = Calibration.fit(result.model.predict(scaled), y, self.calibration)
         self.model_ = result.model
         self.weights_ = result.model.w
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
         return self
 
-    def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predicted Q-scores in [0, 1], one per row of ``X``.
+    def predict(self, X: ArrayLike, raw: bool = False) -> np.ndarray:
+        """Calibrated Q-scores (the expected target), one per row of ``X``.
+
+        Args:
+            X: rows x dimensions.
+            raw: return the model's raw Q in [0, 1] instead (what a Q-filter thresholds).
 
         Raises:
             NotFittedError: before ``fit``. ValueError: malformed ``X``.
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        return self.model_.predict(self._scale(X))
+        q = self.model_.predict(self._scale(X))
+        return q if raw else self.calibration_(q)
 
     def __sklearn_tags__(self) -> Any:
-        """Tags: predictions are bounded to [0, 1], so scores on arbitrary targets are poor."""
+        """Tags: a 13-parameter bounded score with a monotone map fits arbitrary targets
+        poorly."""
         tags = super().__sklearn_tags__()
         tags.regressor_tags.poor_score = True
         return tags

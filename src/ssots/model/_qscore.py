@@ -1,7 +1,7 @@
 """The Q-score model of MODEL.md section 5: its ``d + 5`` parameters, their projection
 onto the feasible set, the default initialisation and predictions. The maths lives in
 :mod:`ssots.model._kernel`; a trained model is stored in the weights document of
-:mod:`ssots.artifacts` (``ssots.weights/1``)."""
+:mod:`ssots.artifacts` (``ssots.weights/2``)."""
 
 from __future__ import annotations
 

@@ -162,7 +162,7 @@ def job_history(
     responses={
         200: {
             "content": {"application/json": {}},
-            "description": "the weights file (ssots.weights/1)",
+            "description": "the weights file (ssots.weights/2)",
         },
         **error_responses(401, 404, 409, 422),
     },

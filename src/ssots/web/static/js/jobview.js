@@ -9,8 +9,10 @@ import { FINAL, SPEC } from "./spec.js";
 const HISTORY_POINTS = 500;
 /** Beyond this many drawn points the chart is redrawn from the server's downsampled history. */
 const LIVE_POINTS = 2000;
+/** The test metrics of the calibrated Q, each judged against the best baseline. */
 const METRICS = [
   ["mse", "MSE", "lower"], ["mae", "MAE", "lower"], ["rmse", "RMSE", "lower"], ["r2", "R²", "higher"],
+  ["ic", "IC (Pearson)", "higher"], ["rank_ic", "Rank IC (Spearman)", "higher"],
 ];
 const BOOKS = Object.entries(SPEC.books);
 const BOOK_METRICS = [
@@ -20,7 +22,7 @@ const BOOK_METRICS = [
   ["trades", "Trades", number], ["exposure", "Exposure", percent],
 ];
 
-/** The best baseline for a metric: lowest error, highest R². */
+/** The best baseline for a metric: lowest error, highest R² or IC. */
 function bestBaseline(baselines, key, better) {
   const entries = Object.entries(baselines ?? {}).filter(([, values]) => values[key] !== null);
   if (!entries.length) return null;
@@ -33,12 +35,15 @@ function metricCard(key, label, better, metrics, baselines) {
   const value = metrics[key];
   const best = bestBaseline(baselines, key, better);
   const beats = best && (better === "lower" ? value <= best.value : value >= best.value);
+  // The Q-filter ranks the raw Q; the calibrated Q's ties can move its rank IC a little.
+  const raw = key === "rank_ic" && metrics.raw_rank_ic !== undefined;
   return h("div", { className: "card metric", "data-metric": key },
     h("span", { className: "metric-label" }, label),
     h("span", { className: "metric-value" }, number(value)),
     best && h("span", { className: "metric-baseline" },
       h("span", { className: `chip ${beats ? "good" : "bad"}` }, beats ? "beats" : "behind"),
-      ` best baseline ${number(best.value)} (${best.name})`));
+      ` best baseline ${number(best.value)} (${best.name})`),
+    raw && h("span", { className: "metric-raw muted" }, `raw Q: ${number(metrics.raw_rank_ic)}`));
 }
 
 /** Drives one job view element; show(jobId) loads a job and follows it while it runs. */
