@@ -181,7 +181,11 @@ def test_coincodex_month_name_dates_newest_first(real_data_dir: Path) -> None:
 # ------------------------------------------------------------------ awkward but usable
 
 
-def bars(rows: int = 60, start: str = "2024-01-01", freq: str = "1D") -> pd.DataFrame:
+N = MIN_ROWS + 6
+"""Rows of the synthetic files below: a few more than a training run needs."""
+
+
+def bars(rows: int = N, start: str = "2024-01-01", freq: str = "1D") -> pd.DataFrame:
     frame = demo(days=rows, seed=7, freq="1d").round(2)
     times = pd.date_range(start, periods=rows, freq=freq, tz="UTC", name="time")
     frame.index = pd.DatetimeIndex(times, freq=None).as_unit("ns")
@@ -228,7 +232,7 @@ def test_tab_delimited_with_banner_lines(tmp_path: Path) -> None:
     text = "Exported by SomeExchange\nPair: BTC/USD\n" + "\n".join(lines(bars(), sep="\t"))
     frame, report = load(write(tmp_path, "banner.tsv", text))
     assert (report.layout["banner_lines"], report.layout["delimiter"]) == (2, "\t")
-    assert len(frame) == 60
+    assert len(frame) == N
 
 
 def test_unix_milliseconds(tmp_path: Path) -> None:
@@ -277,12 +281,12 @@ def test_ambiguous_day_month_order_reads_day_first(tmp_path: Path) -> None:
 
 
 def test_a_few_unparseable_times_are_dropped(tmp_path: Path) -> None:
-    rows = lines(bars(70))
+    rows = lines(bars(N + 2))
     rows[3] = "garbage," + rows[3].split(",", 1)[1]
     rows[-1] = "Highest: 1 Lowest: 0"  # an export footer line
     frame, report = load(write(tmp_path, "footer.csv", "\n".join(rows)))
     assert report.repairs == ("dropped 2 rows with an unparseable time in `Date`",)
-    assert len(frame) == 68
+    assert len(frame) == N
 
 
 def test_base_volume_preferred_over_quote_volume() -> None:
@@ -312,18 +316,18 @@ def test_duplicates_keep_the_last_in_time_order(tmp_path: Path) -> None:
     assert report.repairs == (
         "dropped 1 row with a repeated timestamp (kept the last in time order)",
     )
-    assert len(frame) == 60
+    assert len(frame) == N
     assert frame["volume"].iloc[9] == 12345.0
 
 
 def test_missing_prices_and_volumes(tmp_path: Path) -> None:
-    rows = lines(bars(70))
+    rows = lines(bars(N + 2))
     rows[5] = rows[5].rsplit(",", 2)[0] + ",,"  # close and volume empty
     rows[6] = ",".join([rows[6].split(",")[0], "null", "null", "null", "null", "null"])
     rows[7] = rows[7].rsplit(",", 1)[0] + ",-"  # volume only
     frame, report = load(write(tmp_path, "nan.csv", "\n".join(rows)))
     assert report.repairs == ("dropped 2 rows with a missing price", "set 1 missing volume to 0")
-    assert len(frame) == 68
+    assert len(frame) == N
 
 
 def test_inconsistent_ohlc_rows_dropped(tmp_path: Path) -> None:
@@ -332,7 +336,7 @@ def test_inconsistent_ohlc_rows_dropped(tmp_path: Path) -> None:
     raw.loc[9, "low"] = raw.loc[9, "high"] * 2
     frame, report = normalize_frame(raw, source="frame")
     assert report.repairs == ("dropped 2 rows whose high/low do not contain open and close",)
-    assert len(frame) == 58
+    assert len(frame) == N - 2
     assert report.sha256 is None
 
 
@@ -367,14 +371,14 @@ def test_messy_number_formats() -> None:
     raw = bars().reset_index()
     raw = raw.astype({"close": str, "volume": str})
     raw.loc[0, "close"] = f"{raw.loc[0, 'open']:,.2f}"
-    raw.loc[:, "volume"] = ["1.5K", "2M", "3.1e2", "1,234.5", "$7"] * 12
+    raw.loc[:, "volume"] = (["1.5K", "2M", "3.1e2", "1,234.5", "$7"] * N)[:N]
     frame, _ = normalize_frame(raw, source="messy")
     assert frame["volume"].iloc[:5].tolist() == [1500.0, 2e6, 310.0, 1234.5, 7.0]
     assert frame["close"].iloc[0] == raw.loc[0, "open"]
 
 
 def test_parquet_round_trip_with_index(tmp_path: Path) -> None:
-    expected = demo(days=90, seed=5)
+    expected = demo(days=N, seed=5)
     expected.to_parquet(tmp_path / "bars.parquet")
     frame, report = load(tmp_path / "bars.parquet")
     assert report.layout["format"] == "parquet"
@@ -403,7 +407,7 @@ def test_report_is_json_safe_and_summarises() -> None:
     assert isinstance(report, LoadReport)
     assert report.spacing_label == "3h 20m"
     data = json.loads(json.dumps(report.to_dict()))
-    assert data["rows"] == len(frame) == 60
+    assert data["rows"] == len(frame) == N
     assert data["spacing_seconds"] == 12000
     labels = [label for label, _ in report.summary_lines()]
     assert labels[:4] == ["source", "layout", "columns", "rows"]
@@ -471,8 +475,9 @@ def test_refuses_one_row(tmp_path: Path) -> None:
 
 def test_refuses_too_few_rows(tmp_path: Path) -> None:
     message = refused(write(tmp_path, "short.csv", "\n".join(lines(bars(12)))))
-    assert f"has 12 usable rows; SSO-TS needs at least {MIN_ROWS} (the 50-bar" in message
-    assert "5-bar label horizon" in message
+    assert f"has 12 usable rows; SSO-TS needs at least {MIN_ROWS} to train" in message
+    assert "49 warm-up bars + 80 labelled rows" in message
+    assert "5 bars of label horizon" in message
 
 
 def test_refuses_no_close_column(tmp_path: Path) -> None:
@@ -503,7 +508,7 @@ def test_refuses_non_numeric_prices(tmp_path: Path) -> None:
 def test_refuses_negative_prices(tmp_path: Path) -> None:
     raw = bars().reset_index()
     raw[["open", "high", "low", "close"]] *= -1
-    with pytest.raises(DataError, match=r"has 0 usable rows of 60 read \(dropped 60 rows with"):
+    with pytest.raises(DataError, match=rf"has 0 usable rows of {N} read \(dropped {N} rows with"):
         normalize_frame(raw, source="negative")
 
 
