@@ -541,3 +541,74 @@ def test_gzip_bombs_and_truncated_gzip_are_refused(tmp_path: Path) -> None:
         load(bomb, max_expanded_bytes=100)
     assert len(body) < MAX_GUNZIPPED_BYTES
     load(bomb, min_rows=20)  # within the default limit
+
+
+# ------------------------------------------------------------------ data checks
+
+
+def test_real_files_have_no_price_outliers_and_their_known_gaps(real_data_dir: Path) -> None:
+    # Measured: Binance's hourly export misses 4 and 3 hours; no real file has a price
+    # more than 4x from its neighbourhood (so none trips the 10x rule).
+    for path in REAL_FILES:
+        quality = load(path)[1].quality
+        assert quality.outlier_count == 0, path.name
+        expected = 2 if path.name == "cryptodatadownload_binance_BTCUSDT_1h.csv" else 0
+        assert quality.gap_count == expected, path.name
+        assert not quality.blocks_training, path.name
+    gaps = load(real_data_dir / "cryptodatadownload_binance_BTCUSDT_1h.csv")[1].quality.gaps
+    assert [(gap.after, gap.before, gap.missing_bars) for gap in gaps] == [
+        (ts("2017-09-22 19:00"), ts("2017-09-23 00:00"), 4),
+        (ts("2020-12-21 14:00"), ts("2020-12-21 18:00"), 3),
+    ]
+
+
+def test_a_300_day_hole_and_a_spiked_first_bar_are_reported(tmp_path: Path) -> None:
+    """The issue's two silent problems: a hole in a daily file, a first bar whose high is
+    far above every price around it."""
+    frame = bars(600)
+    holed = frame.drop(frame.index[200:500])
+    holed.iloc[0, holed.columns.get_loc("high")] = holed["close"].iloc[0] * 40
+    loaded, report = load(write(tmp_path, "holed.csv", "\n".join(lines(holed))))
+    quality = report.quality
+    assert quality.gap_count == 1
+    gap = quality.gaps[0]
+    assert (gap.after, gap.before) == (frame.index[199], frame.index[500])
+    assert gap.missing_bars == 300
+    assert quality.blocks_training
+    assert quality.outlier_count == 1
+    outlier = quality.outliers[0]
+    assert (outlier.time, outlier.column) == (frame.index[0], "high")
+    assert outlier.ratio == pytest.approx(40 * loaded["close"].iloc[0] / outlier.median)
+    document = json.loads(json.dumps(report.to_dict(), allow_nan=False))["quality"]
+    assert document["gaps"][0]["missing_bars"] == 300
+    assert document["gaps_block_training"] is True
+    assert "10x or under 1/10 of the median close" in document["outlier_rule"]
+    assert document["outliers"][0]["column"] == "high"
+    lines_shown = dict(report.summary_lines())
+    assert "unless --allow-gaps" in lines_shown["gaps"]
+    assert lines_shown["gap"].startswith(f"{frame.index[199].date()} .. {frame.index[500].date()}")
+
+
+def test_the_gap_multiple_is_configurable() -> None:
+    frame = bars().drop(bars().index[50:52])  # a step of 3 spacings
+    assert normalize_frame(frame.reset_index(), source="x")[1].quality.gap_count == 0
+    lower = normalize_frame(frame.reset_index(), source="x", gap_multiple=2.5)[1].quality
+    assert lower.gap_count == 1
+    assert lower.gaps[0].missing_bars == 2
+    with pytest.raises(ParameterError, match="above 1"):
+        normalize_frame(frame.reset_index(), source="x", gap_multiple=1.0)
+
+
+def test_low_prices_and_zero_volume_runs_are_reported() -> None:
+    frame = bars()
+    frame.iloc[80, frame.columns.get_loc("low")] = frame["close"].iloc[80] / 20
+    volume = frame.columns.get_loc("volume")
+    frame.iloc[10:14, volume] = 0.0
+    frame.iloc[30, volume] = 0.0
+    quality = normalize_frame(frame.reset_index(), source="x")[1].quality
+    assert [(o.time, o.column) for o in quality.outliers] == [(frame.index[80], "low")]
+    assert quality.zero_volume_bars == 5
+    assert [(run.start, run.end, run.bars) for run in quality.zero_volume_runs] == [
+        (frame.index[10], frame.index[13], 4),
+        (frame.index[30], frame.index[30], 1),
+    ]
