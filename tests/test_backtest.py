@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from conftest import REAL_DATA_DIR
@@ -25,6 +26,7 @@ from ssots.backtest import (
     simulate,
 )
 from ssots.cli import app
+from ssots.cli.backtest import backtest_table
 from ssots.data import demo, load
 from ssots.errors import ParameterError
 from ssots.pipeline import RunResult, prepare
@@ -93,7 +95,9 @@ def test_metrics_of_a_known_curve() -> None:
     metrics = book_metrics(book, _times(4))
     returns = np.array([0.0, 0.1, -0.1, 0.1])  # equity 1, 1.1, 0.99, 1.089
     assert metrics["total_return"] == pytest.approx(0.089)
-    assert metrics["cagr"] == pytest.approx(1.089 ** (365 / 3) - 1)
+    assert metrics["cagr"] is None  # three days are not annualised
+    monthly = book_metrics(book, _times(4, "10D"))  # the same curve over 30 days
+    assert monthly["cagr"] == pytest.approx(1.089 ** (365 / 30) - 1)
     assert metrics["sharpe"] == pytest.approx(0.025 / returns.std(ddof=1) * math.sqrt(365))
     assert metrics["sortino"] == pytest.approx(0.025 / 0.05 * math.sqrt(365))
     assert metrics["max_drawdown"] == pytest.approx(-0.1)
@@ -103,9 +107,80 @@ def test_metrics_of_a_known_curve() -> None:
 def test_a_ruined_short_stays_at_zero() -> None:
     book = simulate(np.array([100.0, 100, 250, 100]), np.array([-1, -1, -1, 0]), 0.0)
     np.testing.assert_array_equal(book.equity, [1.0, 1.0, 0.0, 0.0])
-    metrics = book_metrics(book, _times(4))
+    assert book.ruined_at == 2
+    metrics = book_metrics(book, _times(4, "30D"))
     assert metrics["total_return"] == -1.0
     assert metrics["cagr"] == -1.0
+    assert metrics["trades"] == 1
+    np.testing.assert_array_equal(book.trade_returns, [-1.0])  # not -1.5: limited liability
+
+
+def test_a_ruined_book_takes_no_trade_after_the_ruin_bar() -> None:
+    close = np.array([100.0, 100, 250, 100, 90, 80, 120])
+    wanted = np.array([-1, -1, -1, -1, 1, -1, 0])  # it would have traded three more times
+    book = simulate(close, wanted, FEE)
+    assert book.ruined_at == 2
+    np.testing.assert_array_equal(book.positions, [-1, -1, 0, 0, 0, 0, 0])
+    np.testing.assert_array_equal(book.equity[2:], 0.0)
+    assert book_metrics(book, _times(7))["trades"] == 1
+
+
+def test_a_floor_stops_the_book_at_the_first_close_marked_at_or_below_it() -> None:
+    close = np.array([100.0, 90, 60, 40, 200])
+    book = simulate(close, np.array([1, 1, 1, 1, 0]), 0.0, ruin_floor=0.5)
+    # Marks 1, 0.9, 0.6, then 0.4 <= 0.5: closed at 40 and kept there (not lifted to the
+    # floor, and not riding the rebound to 200).
+    assert book.ruined_at == 3
+    np.testing.assert_allclose(book.equity, [1.0, 0.9, 0.6, 0.4, 0.4])
+    np.testing.assert_allclose(book.trade_returns, [-0.6])
+    with_fee = simulate(close, np.array([1, 1, 1, 1, 0]), FEE, ruin_floor=0.5)
+    units = 1.0 / (100 * (1 + FEE))
+    assert with_fee.equity[-1] == pytest.approx(units * 40 * (1 - FEE))  # the exit pays c
+    untouched = simulate(close, np.array([1, 1, 1, 1, 0]), 0.0, ruin_floor=0.3)
+    assert untouched.ruined_at is None
+    np.testing.assert_allclose(untouched.equity, close / 100)
+
+
+@pytest.mark.parametrize("floor", [-0.1, 1.0, float("nan")])
+def test_a_ruin_floor_outside_zero_to_one_is_refused(floor: float) -> None:
+    with pytest.raises(ParameterError, match="ruin floor"):
+        simulate(np.array([1.0, 2.0]), np.array([1, 0]), 0.0, ruin_floor=floor)
+
+
+def test_rsi_enhanced_on_yahoo_btc_is_ruined_and_stops_trading(real_data_dir: Path) -> None:
+    """The case of issue 10: the strategy's equity reaches 0 at bar 176 of the 514 test
+    bars; it used to go on "trading" (45 trades, a 75.6% win rate)."""
+    frame = load(real_data_dir / "yahoo_BTC-USD_daily.csv")[0]
+    prepared = prepare(frame, RunSpec.build(strategy="rsi-enhanced"))
+    test = slice(prepared.split.test.start, prepared.split.test.stop)
+    direction = prepared.direction[test]
+    result = backtest(prepared.times[test], prepared.close[test], direction,
+                      np.zeros(514), 0.5)
+    book = result.books["strategy"]
+    assert len(book.equity) == 514
+    assert book.ruined_at == 176
+    assert not book.positions[176:].any()
+    np.testing.assert_array_equal(book.equity[176:], 0.0)
+    runs = np.flatnonzero(np.diff(direction[:-1], prepend=0) != 0)  # every wanted trade
+    assert len(runs) == 45
+    assert result.metrics["strategy"]["trades"] == np.sum(runs < 176) == 22
+    assert result.metrics["strategy"]["total_return"] == -1.0
+    document = result.to_dict(max_points=None)
+    assert document["ruined"]["strategy"] == {"bar": 176, "time": result.times[176].isoformat()}
+    assert document["ruined"]["buy_and_hold"] is None
+    shown = Console(record=True, width=200)
+    shown.print(backtest_table(document, "rsi-enhanced"))
+    text = shown.export_text()
+    assert "RUINED" in text
+    assert f"{result.times[176].date()} (bar 176)" in text
+
+
+@pytest.mark.parametrize(("bars", "freq", "has_cagr"),
+                         [(24 * 29, "1h", False), (24 * 30 + 1, "1h", True), (31, "1D", True)])
+def test_cagr_needs_a_span_of_thirty_days(bars: int, freq: str, has_cagr: bool) -> None:
+    close = 100 * np.exp(np.cumsum(np.random.default_rng(2).normal(0, 0.01, bars)))
+    metrics = book_metrics(simulate(close, np.ones(bars), FEE), _times(bars, freq))
+    assert (metrics["cagr"] is not None) is has_cagr
 
 
 def test_a_book_that_never_trades_has_no_ratios() -> None:
@@ -125,7 +200,8 @@ def test_a_jump_in_the_last_bar_changes_no_earlier_position_or_equity(
     frame = load(REAL_DATA_DIR / "yahoo_BTC-USD_daily.csv")[0]
     jumped = frame.copy()
     jumped.iloc[-1, jumped.columns.get_loc("close")] *= 1.5
-    before, after = saved.backtest(frame), saved.backtest(jumped)
+    before = saved.backtest(frame, all_rows=True)
+    after = saved.backtest(jumped, all_rows=True)
     for name, book in before.books.items():
         np.testing.assert_array_equal(book.positions[:-1], after.books[name].positions[:-1])
         np.testing.assert_array_equal(book.equity[:-1], after.books[name].equity[:-1])
@@ -248,6 +324,65 @@ def _backtesting_py_momentum(frame: pd.DataFrame) -> pd.Series:
         ).run()
 
 
+def test_a_ruined_book_agrees_with_backtesting_py(real_data_dir: Path) -> None:
+    """backtesting.py closes every trade and stops once equity reaches 0: on the issue's
+    Yahoo + rsi-enhanced test block both books die at the same bar with the same 22
+    trades, and agree bar by bar before it (to 1e-6: FractionalBacktest trades whole
+    satoshis, see the momentum test)."""
+    frame = load(real_data_dir / "yahoo_BTC-USD_daily.csv")[0]
+    indicators = features.compute_indicators(frame)
+    direction = strategies.direction(
+        "rsi-enhanced", indicators, features.dimensions(frame, indicators)
+    )
+    first = prepare(frame, RunSpec.build(strategy="rsi-enhanced")).split.test.start
+    first += features.WARMUP_BARS
+    # One bar before the block: backtesting.py first calls next() at its second bar.
+    window = slice(first - 1, first + 514)
+    stats = _backtesting_py_following(frame.iloc[window], direction[window])
+    bars = slice(first, first + 513)
+    book = simulate(frame["close"].to_numpy()[bars], direction[bars], FEE)
+    theirs = stats._equity_curve["Equity"].to_numpy()[1:] / CASH
+    assert book.ruined_at == 176
+    assert np.flatnonzero(theirs <= 0.0)[0] == book.ruined_at
+    # Its curve books a trade's commission a bar later; compare bars without a trade.
+    quiet = np.diff(book.positions, prepend=np.nan)[:176] == 0
+    np.testing.assert_allclose(book.equity[:176][quiet], theirs[:176][quiet], rtol=1e-6)
+    assert stats["Equity Final [$]"] == 0.0 == book.equity[-1]
+    assert stats["# Trades"] == book_metrics(book, frame.index[bars])["trades"] == 22
+
+
+def _backtesting_py_following(frame: pd.DataFrame, direction: np.ndarray) -> pd.Series:
+    """backtesting.py holding ``direction`` (long at +1, short at -1) bar by bar."""
+    from backtesting import Strategy
+    from backtesting.lib import FractionalBacktest
+
+    last_decision = len(frame) - 3  # our book is flat from the second-to-last bar on
+
+    class Follow(Strategy):
+        def init(self) -> None:
+            pass
+
+        def next(self) -> None:
+            bar = len(self.data) - 1
+            if bar > last_decision:
+                return
+            long = bool(direction[bar] > 0)
+            if self.position and self.position.is_long == long:
+                return
+            self.position.close()
+            if long:
+                self.buy()
+            else:
+                self.sell()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return FractionalBacktest(
+            frame.rename(columns=str.capitalize), Follow, cash=CASH, commission=FEE,
+            trade_on_close=True, finalize_trades=True,
+        ).run()
+
+
 def test_every_run_backtests_its_test_split(trained: RunResult) -> None:
     prepared = prepare(demo(days=RUN["demo_days"], seed=RUN["seed"]), trained.spec)
     test, train = prepared.split.test, prepared.split.train
@@ -290,13 +425,64 @@ def test_cli_backtest_a_saved_model_on_another_file(tmp_path: Path) -> None:
     assert runner.invoke(app, ["train", "--epochs", "20", "--output", str(weights)]).exit_code == 0
     data = str(REAL_DATA_DIR / "yahoo_BTC-USD_daily.csv")
     result = runner.invoke(app, ["backtest", "--weights", str(weights), "--dataset", data,
-                                 "--fee", "5", "--threshold", "0.6"])
+                                 "--fee", "5", "--threshold", "0.6", "--all-rows"])
     assert result.exit_code == 0, result.output
     assert "Q >= 0.6000" in result.output
     assert "fee 5 bp" in result.output
+    # The demo model trained from 2021-02-19; Yahoo's bars end in 2021-11, inside it.
+    train_start = pd.Timestamp(json.loads(weights.read_text())["training"]["split_dates"]
+                               ["train"]["start"])
+    scored = load(data)[0].index[features.WARMUP_BARS:]
+    before, inside = np.sum(scored < train_start), np.sum(scored >= train_start)
+    text = " ".join(result.output.split())
+    assert f"before training {before:,} (traded: --all-rows); training {inside:,}" in text
+    assert f"warning: --all-rows: {inside:,} of the {len(scored):,} traded bars" in text
+    earlier = runner.invoke(app, ["backtest", "--weights", str(weights), "--dataset", data])
+    assert earlier.exit_code == 2
+    assert "after this model's training period" in earlier.output
     document = json.loads(weights.read_text())
     del document["backtest"]
     weights.write_text(json.dumps(document))
     refused = runner.invoke(app, ["backtest", "--weights", str(weights), "--dataset", data])
     assert refused.exit_code == 2
     assert "pass `--threshold`" in refused.output
+
+
+def test_cli_backtest_trades_only_rows_after_the_training_period(tmp_path: Path) -> None:
+    weights = tmp_path / "w.json"
+    train = ["train", "--epochs", "20", "--demo-days", "500", "--output", str(weights)]
+    assert runner.invoke(app, train).exit_code == 0
+    dates = json.loads(weights.read_text())["training"]["split_dates"]
+    assert list(dates) == ["train", "validation", "test"]
+    assert dates["train"]["end"] < dates["validation"]["start"] < dates["test"]["start"]
+    frame = demo(days=500)
+    data = tmp_path / "same.csv"
+    frame.to_csv(data)
+    shown = runner.invoke(app, ["backtest", "--weights", str(weights), "--dataset", str(data)])
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    sizes = json.loads(weights.read_text())["training"]["split_sizes"]
+    seen = sizes["train"] + 5  # the training rows and their 5-row purge
+    assert f"training {seen:,} (not traded)" in text
+    assert f"validation {sizes['validation'] + 5:,} (used for early stopping)" in text
+    assert f"test {sizes['test']:,};" in text
+    assert f"Backtest of momentum-cross, {dates['validation']['start'][:10]} .." in text
+    assert "warning" not in text
+    every = runner.invoke(
+        app, ["backtest", "--weights", str(weights), "--dataset", str(data), "--all-rows"]
+    )
+    assert every.exit_code == 0, every.output
+    text = " ".join(every.output.split())
+    assert f"warning: --all-rows: {seen:,} of the" in text
+    assert "training rows (in-sample)" in text
+    assert f"Backtest of momentum-cross, {dates['train']['start'][:10]} .." in text
+
+
+def test_a_weights_file_without_split_dates_needs_all_rows(trained: RunResult) -> None:
+    saved = SavedModel(model=trained.model, normalizer=trained.normalizer,
+                       strategy=trained.spec.strategy,
+                       document={"backtest": {"threshold": 0.5}})
+    frame = demo(days=RUN["demo_days"], seed=RUN["seed"])
+    with pytest.raises(ParameterError, match="does not record its training dates"):
+        saved.backtest(frame)
+    assert saved.backtest(frame, all_rows=True).times[0] == frame.index[features.WARMUP_BARS]

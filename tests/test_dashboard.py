@@ -268,7 +268,13 @@ def assert_results(tab: Tab, job_id: str) -> dict[str, float]:
     assert page.locator("[data-el=weights-chart] .trace.bars .point").count() == 13
     curve = job["result"]["backtest"]["equity"]["times"]
     assert tab.chart_points("equity-chart") == [len(curve)] * 3
-    assert page.locator("[data-el=backtest-table] tbody tr").count() == 8
+    rows = page.locator("[data-el=backtest-table] tbody tr")
+    assert rows.count() == 9
+    assert rows.last.locator("th").inner_text() == "Ruined"
+    ruined = job["result"]["backtest"]["ruined"]
+    assert page.locator("[data-el=backtest-table] [data-ruined]").count() == sum(
+        ruin is not None for ruin in ruined.values()
+    )
     assert page.get_attribute("[data-el=download]", "href") == f"/api/jobs/{job_id}/weights"
     return metrics
 
@@ -358,6 +364,8 @@ def test_drop_a_file_on_the_upload_zone(tab: Tab, real_data_dir: Path) -> None:
     report = page.inner_text("[data-el=report]")
     assert "744" in report
     assert "1h" in report
+    assert "Gaps: 0 (steps over 3× the median spacing)" in report
+    assert "Price outliers: 0" in report
     page.wait_for_selector("[data-el=preview]:not([hidden])")
     assert page.inner_text("[data-el=preview-name]") == Path(DROP_FILE).stem
 

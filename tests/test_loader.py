@@ -181,7 +181,11 @@ def test_coincodex_month_name_dates_newest_first(real_data_dir: Path) -> None:
 # ------------------------------------------------------------------ awkward but usable
 
 
-def bars(rows: int = 60, start: str = "2024-01-01", freq: str = "1D") -> pd.DataFrame:
+N = MIN_ROWS + 6
+"""Rows of the synthetic files below: a few more than a training run needs."""
+
+
+def bars(rows: int = N, start: str = "2024-01-01", freq: str = "1D") -> pd.DataFrame:
     frame = demo(days=rows, seed=7, freq="1d").round(2)
     times = pd.date_range(start, periods=rows, freq=freq, tz="UTC", name="time")
     frame.index = pd.DatetimeIndex(times, freq=None).as_unit("ns")
@@ -228,7 +232,7 @@ def test_tab_delimited_with_banner_lines(tmp_path: Path) -> None:
     text = "Exported by SomeExchange\nPair: BTC/USD\n" + "\n".join(lines(bars(), sep="\t"))
     frame, report = load(write(tmp_path, "banner.tsv", text))
     assert (report.layout["banner_lines"], report.layout["delimiter"]) == (2, "\t")
-    assert len(frame) == 60
+    assert len(frame) == N
 
 
 def test_unix_milliseconds(tmp_path: Path) -> None:
@@ -277,12 +281,12 @@ def test_ambiguous_day_month_order_reads_day_first(tmp_path: Path) -> None:
 
 
 def test_a_few_unparseable_times_are_dropped(tmp_path: Path) -> None:
-    rows = lines(bars(70))
+    rows = lines(bars(N + 2))
     rows[3] = "garbage," + rows[3].split(",", 1)[1]
     rows[-1] = "Highest: 1 Lowest: 0"  # an export footer line
     frame, report = load(write(tmp_path, "footer.csv", "\n".join(rows)))
     assert report.repairs == ("dropped 2 rows with an unparseable time in `Date`",)
-    assert len(frame) == 68
+    assert len(frame) == N
 
 
 def test_base_volume_preferred_over_quote_volume() -> None:
@@ -312,18 +316,18 @@ def test_duplicates_keep_the_last_in_time_order(tmp_path: Path) -> None:
     assert report.repairs == (
         "dropped 1 row with a repeated timestamp (kept the last in time order)",
     )
-    assert len(frame) == 60
+    assert len(frame) == N
     assert frame["volume"].iloc[9] == 12345.0
 
 
 def test_missing_prices_and_volumes(tmp_path: Path) -> None:
-    rows = lines(bars(70))
+    rows = lines(bars(N + 2))
     rows[5] = rows[5].rsplit(",", 2)[0] + ",,"  # close and volume empty
     rows[6] = ",".join([rows[6].split(",")[0], "null", "null", "null", "null", "null"])
     rows[7] = rows[7].rsplit(",", 1)[0] + ",-"  # volume only
     frame, report = load(write(tmp_path, "nan.csv", "\n".join(rows)))
     assert report.repairs == ("dropped 2 rows with a missing price", "set 1 missing volume to 0")
-    assert len(frame) == 68
+    assert len(frame) == N
 
 
 def test_inconsistent_ohlc_rows_dropped(tmp_path: Path) -> None:
@@ -332,7 +336,7 @@ def test_inconsistent_ohlc_rows_dropped(tmp_path: Path) -> None:
     raw.loc[9, "low"] = raw.loc[9, "high"] * 2
     frame, report = normalize_frame(raw, source="frame")
     assert report.repairs == ("dropped 2 rows whose high/low do not contain open and close",)
-    assert len(frame) == 58
+    assert len(frame) == N - 2
     assert report.sha256 is None
 
 
@@ -367,14 +371,14 @@ def test_messy_number_formats() -> None:
     raw = bars().reset_index()
     raw = raw.astype({"close": str, "volume": str})
     raw.loc[0, "close"] = f"{raw.loc[0, 'open']:,.2f}"
-    raw.loc[:, "volume"] = ["1.5K", "2M", "3.1e2", "1,234.5", "$7"] * 12
+    raw.loc[:, "volume"] = (["1.5K", "2M", "3.1e2", "1,234.5", "$7"] * N)[:N]
     frame, _ = normalize_frame(raw, source="messy")
     assert frame["volume"].iloc[:5].tolist() == [1500.0, 2e6, 310.0, 1234.5, 7.0]
     assert frame["close"].iloc[0] == raw.loc[0, "open"]
 
 
 def test_parquet_round_trip_with_index(tmp_path: Path) -> None:
-    expected = demo(days=90, seed=5)
+    expected = demo(days=N, seed=5)
     expected.to_parquet(tmp_path / "bars.parquet")
     frame, report = load(tmp_path / "bars.parquet")
     assert report.layout["format"] == "parquet"
@@ -403,7 +407,7 @@ def test_report_is_json_safe_and_summarises() -> None:
     assert isinstance(report, LoadReport)
     assert report.spacing_label == "3h 20m"
     data = json.loads(json.dumps(report.to_dict()))
-    assert data["rows"] == len(frame) == 60
+    assert data["rows"] == len(frame) == N
     assert data["spacing_seconds"] == 12000
     labels = [label for label, _ in report.summary_lines()]
     assert labels[:4] == ["source", "layout", "columns", "rows"]
@@ -471,8 +475,9 @@ def test_refuses_one_row(tmp_path: Path) -> None:
 
 def test_refuses_too_few_rows(tmp_path: Path) -> None:
     message = refused(write(tmp_path, "short.csv", "\n".join(lines(bars(12)))))
-    assert f"has 12 usable rows; SSO-TS needs at least {MIN_ROWS} (the 50-bar" in message
-    assert "5-bar label horizon" in message
+    assert f"has 12 usable rows; SSO-TS needs at least {MIN_ROWS} to train" in message
+    assert "49 warm-up bars + 80 labelled rows" in message
+    assert "5 bars of label horizon" in message
 
 
 def test_refuses_no_close_column(tmp_path: Path) -> None:
@@ -503,7 +508,7 @@ def test_refuses_non_numeric_prices(tmp_path: Path) -> None:
 def test_refuses_negative_prices(tmp_path: Path) -> None:
     raw = bars().reset_index()
     raw[["open", "high", "low", "close"]] *= -1
-    with pytest.raises(DataError, match=r"has 0 usable rows of 60 read \(dropped 60 rows with"):
+    with pytest.raises(DataError, match=rf"has 0 usable rows of {N} read \(dropped {N} rows with"):
         normalize_frame(raw, source="negative")
 
 
@@ -536,3 +541,74 @@ def test_gzip_bombs_and_truncated_gzip_are_refused(tmp_path: Path) -> None:
         load(bomb, max_expanded_bytes=100)
     assert len(body) < MAX_GUNZIPPED_BYTES
     load(bomb, min_rows=20)  # within the default limit
+
+
+# ------------------------------------------------------------------ data checks
+
+
+def test_real_files_have_no_price_outliers_and_their_known_gaps(real_data_dir: Path) -> None:
+    # Measured: Binance's hourly export misses 4 and 3 hours; no real file has a price
+    # more than 4x from its neighbourhood (so none trips the 10x rule).
+    for path in REAL_FILES:
+        quality = load(path)[1].quality
+        assert quality.outlier_count == 0, path.name
+        expected = 2 if path.name == "cryptodatadownload_binance_BTCUSDT_1h.csv" else 0
+        assert quality.gap_count == expected, path.name
+        assert not quality.blocks_training, path.name
+    gaps = load(real_data_dir / "cryptodatadownload_binance_BTCUSDT_1h.csv")[1].quality.gaps
+    assert [(gap.after, gap.before, gap.missing_bars) for gap in gaps] == [
+        (ts("2017-09-22 19:00"), ts("2017-09-23 00:00"), 4),
+        (ts("2020-12-21 14:00"), ts("2020-12-21 18:00"), 3),
+    ]
+
+
+def test_a_300_day_hole_and_a_spiked_first_bar_are_reported(tmp_path: Path) -> None:
+    """The issue's two silent problems: a hole in a daily file, a first bar whose high is
+    far above every price around it."""
+    frame = bars(600)
+    holed = frame.drop(frame.index[200:500])
+    holed.iloc[0, holed.columns.get_loc("high")] = holed["close"].iloc[0] * 40
+    loaded, report = load(write(tmp_path, "holed.csv", "\n".join(lines(holed))))
+    quality = report.quality
+    assert quality.gap_count == 1
+    gap = quality.gaps[0]
+    assert (gap.after, gap.before) == (frame.index[199], frame.index[500])
+    assert gap.missing_bars == 300
+    assert quality.blocks_training
+    assert quality.outlier_count == 1
+    outlier = quality.outliers[0]
+    assert (outlier.time, outlier.column) == (frame.index[0], "high")
+    assert outlier.ratio == pytest.approx(40 * loaded["close"].iloc[0] / outlier.median)
+    document = json.loads(json.dumps(report.to_dict(), allow_nan=False))["quality"]
+    assert document["gaps"][0]["missing_bars"] == 300
+    assert document["gaps_block_training"] is True
+    assert "10x or under 1/10 of the median close" in document["outlier_rule"]
+    assert document["outliers"][0]["column"] == "high"
+    lines_shown = dict(report.summary_lines())
+    assert "unless --allow-gaps" in lines_shown["gaps"]
+    assert lines_shown["gap"].startswith(f"{frame.index[199].date()} .. {frame.index[500].date()}")
+
+
+def test_the_gap_multiple_is_configurable() -> None:
+    frame = bars().drop(bars().index[50:52])  # a step of 3 spacings
+    assert normalize_frame(frame.reset_index(), source="x")[1].quality.gap_count == 0
+    lower = normalize_frame(frame.reset_index(), source="x", gap_multiple=2.5)[1].quality
+    assert lower.gap_count == 1
+    assert lower.gaps[0].missing_bars == 2
+    with pytest.raises(ParameterError, match="above 1"):
+        normalize_frame(frame.reset_index(), source="x", gap_multiple=1.0)
+
+
+def test_low_prices_and_zero_volume_runs_are_reported() -> None:
+    frame = bars()
+    frame.iloc[80, frame.columns.get_loc("low")] = frame["close"].iloc[80] / 20
+    volume = frame.columns.get_loc("volume")
+    frame.iloc[10:14, volume] = 0.0
+    frame.iloc[30, volume] = 0.0
+    quality = normalize_frame(frame.reset_index(), source="x")[1].quality
+    assert [(o.time, o.column) for o in quality.outliers] == [(frame.index[80], "low")]
+    assert quality.zero_volume_bars == 5
+    assert [(run.start, run.end, run.bars) for run in quality.zero_volume_runs] == [
+        (frame.index[10], frame.index[13], 4),
+        (frame.index[30], frame.index[30], 1),
+    ]

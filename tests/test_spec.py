@@ -48,7 +48,9 @@ def test_cli_api_and_form_defaults_are_the_specs_field_by_field(client: TestClie
             ), name
             control = re.search(rf'<(input|select)[^>]*name="{info.api}"[^>]*>', page)
             assert control is not None, f"the form has no field {info.api}"
-            if control[1] == "input" and default is not None:
+            if 'type="checkbox"' in control[0]:
+                assert (" checked" in control[0]) == default, name
+            elif control[1] == "input" and default is not None:
                 assert f'value="{default}"' in control[0], name
     assert vocabulary()["fields"][0]["name"] == "dataset"
 
@@ -89,7 +91,7 @@ def test_output_into_a_missing_folder_says_it_creates_it(tmp_path: Path) -> None
     assert target.is_file()
 
 
-@pytest.mark.parametrize("flag", ["--force", "--json", "--demo-fallback"])
+@pytest.mark.parametrize("flag", ["--force", "--json", "--demo-fallback", "--allow-gaps"])
 def test_flags_show_no_type_label(flag: str) -> None:
     help_text = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "120"}).output
     line = next(line for line in help_text.splitlines() if flag in line)
@@ -107,3 +109,16 @@ def test_help_shows_no_type_label_on_any_flag() -> None:
         help_text = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "80"}).output
         assert "<bool>" not in help_text, command
         assert max(len(line) for line in help_text.splitlines()) <= 80, command
+
+
+def test_a_boolean_setting_is_a_cli_flag_a_checkbox_and_a_json_boolean(
+    client: TestClient,
+) -> None:
+    assert field_schema("allow_gaps")["type"] == "boolean"
+    page = client.get("/training").text
+    assert re.search(r'<input[^>]*name="allowGaps"[^>]*type="checkbox"', page)
+    assert TrainRequest.model_json_schema(by_alias=True)["properties"]["allowGaps"]["type"] == (
+        "boolean"
+    )
+    help_text = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "120"}).output
+    assert "--no-allow-gaps" not in help_text

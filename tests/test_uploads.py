@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ssots.data import demo
+from ssots.data import MIN_ROWS, demo
 from ssots.web import create_app
 from web_support import TestClient, make_settings
 
@@ -174,10 +174,37 @@ def test_awkward_but_usable_upload_is_accepted_with_the_repair_report(
     dataset = response.json()
     assert dataset["source"] == "upload"
     assert dataset["registered"]
-    assert dataset["rows"] >= 55
+    assert dataset["rows"] >= MIN_ROWS
+    assert set(dataset["report"]["quality"]) >= {"gaps", "outliers", "zero_volume_runs"}
     assert dataset["train_request"] == {"datasetSource": "local", "dataset": dataset["id"]}
     assert dataset["report"]["rows"] == dataset["rows"]
     assert bool(dataset["report"]["repairs"]) is repaired, dataset["report"]["repairs"]
+
+
+def test_the_upload_response_lists_gaps_outliers_and_zero_volume_runs(
+    client: TestClient,
+) -> None:
+    frame = bars(600)
+    holed = frame.drop(frame.index[200:500]).copy()
+    holed.loc[0, "high"] = holed.loc[0, "close"] * 30
+    holed.loc[[20, 21, 22], "volume"] = 0.0
+    response = upload(client, csv(holed), "holed.csv")
+    assert response.status_code == 201, response.text
+    quality = response.json()["report"]["quality"]
+    assert quality["gap_count"] == 1
+    assert quality["gaps"][0]["after"] == frame["time"].iloc[199].isoformat()
+    assert quality["gaps"][0]["missing_bars"] == 300
+    assert quality["gaps_block_training"] is True
+    assert [(o["time"], o["column"]) for o in quality["outliers"]] == [
+        (frame["time"].iloc[0].isoformat(), "high")
+    ]
+    assert quality["zero_volume_runs"] == [{
+        "start": frame["time"].iloc[20].isoformat(),
+        "end": frame["time"].iloc[22].isoformat(),
+        "bars": 3,
+    }]
+    detail = client.get(f"/api/datasets/{response.json()['id']}").json()
+    assert detail["report"]["quality"] == quality
 
 
 def test_dataset_lifecycle(client: TestClient, home: Path) -> None:

@@ -23,7 +23,7 @@ from ssots.backtest import BacktestResult, backtest
 from ssots.errors import DataError, ParameterError
 from ssots.model import Calibration, QScoreModel
 from ssots.pipeline import RunResult, train_config
-from ssots.spec import DEFAULT_FEE_BP, check_strategy
+from ssots.spec import DEFAULT_FEE_BP, DEFAULT_RUIN_FLOOR, check_strategy
 
 SCHEMA = "ssots.weights/2"
 """The schema ``weights_document`` writes."""
@@ -33,6 +33,8 @@ READABLE_SCHEMAS: tuple[str, ...] = (SCHEMA, SCHEMA_V1)
 LEGACY_KEYS: tuple[str, ...] = ("w_G", "w_C", "w_S", "w_A", "w_H", "w_V", "w_P", "w_T")
 """The earlier system's names of the eight dimension weights, in dimension order."""
 EXTRA_PARAMS: tuple[str, ...] = ("alpha", "beta", "gamma", "delta_min", "delta_max")
+SPLIT_BLOCKS: tuple[str, ...] = ("train", "validation", "test")
+"""The blocks whose first and last bar times ``training.split_dates`` records."""
 
 
 def weights_document(result: RunResult) -> dict[str, Any]:
@@ -52,6 +54,7 @@ def weights_document(result: RunResult) -> dict[str, Any]:
             **asdict(train_config(spec)),
             "split": list(spec.split),
             "split_sizes": result.split_sizes,
+            "split_dates": result.split_dates,
             "best_epoch": result.best_epoch,
             "stopped_early": result.stopped_early,
         },
@@ -123,15 +126,61 @@ class SavedModel:
             index=frame.index[rows],
         )
 
+    def split_dates(self) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]] | None:
+        """The first and last bar time of the training, validation and test blocks the
+        model was trained with; None for a weights file that does not record them."""
+        stored = self.document.get("training", {}).get("split_dates")
+        if not stored:
+            return None
+        return {
+            name: (pd.Timestamp(stored[name]["start"]), pd.Timestamp(stored[name]["end"]))
+            for name in SPLIT_BLOCKS
+        }
+
+    def blocks_of(self, times: pd.DatetimeIndex) -> pd.Series:
+        """Which part of the model's split each of ``times`` falls in, by date: ``before``
+        (earlier than its training rows), ``train`` (its training rows and their purge),
+        ``validation`` (early stopping, and that block's purge), ``test`` or ``after``
+        (later than anything it was trained or judged on).
+
+        Raises:
+            ParameterError: the weights file records no split dates.
+        """
+        dates = self._required_split_dates()
+        bounds = [
+            times < dates["train"][0],
+            times < dates["validation"][0],
+            times < dates["test"][0],
+            times <= dates["test"][1],
+        ]
+        names = np.select(bounds, ["before", "train", "validation", "test"], "after")
+        return pd.Series(names, index=times, name="block")
+
+    def _required_split_dates(self) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
+        dates = self.split_dates()
+        if dates is None:
+            raise ParameterError(
+                "this weights file does not record its training dates (written by an older "
+                "version): which rows the model was trained on is unknown. Train it again, "
+                "or pass `--all-rows` to score every row anyway"
+            )
+        return dates
+
     def backtest(
         self,
         frame: pd.DataFrame,
         threshold: float | None = None,
         fee_bp: float = DEFAULT_FEE_BP,
         slippage_bp: float = 0.0,
+        *,
+        all_rows: bool = False,
+        ruin_floor: float = DEFAULT_RUIN_FLOOR,
     ) -> BacktestResult:
-        """Backtest the strategy, the Q-filtered strategy and buy and hold on every bar of
+        """Backtest the strategy, the Q-filtered strategy and buy and hold on the bars of
         ``frame`` past the warm-up, scored with the stored normaliser (``score``).
+
+        By default only bars from the model's validation block on are traded (by date,
+        ``blocks_of``): never its training rows, whose books would be in-sample.
 
         Args:
             frame: canonical OHLCV frame.
@@ -139,9 +188,13 @@ class SavedModel:
                 (the median raw Q on the training rows).
             fee_bp: fee per unit of position change, basis points.
             slippage_bp: slippage per unit of position change, basis points.
+            all_rows: trade every bar past the warm-up, training rows included.
+            ruin_floor: equity fraction at which a book is ruined and stops trading.
 
         Raises:
-            ParameterError: no ``threshold`` given and none stored in the weights file.
+            ParameterError: no ``threshold`` given and none stored in the weights file; or,
+                without ``all_rows``, a weights file without split dates or fewer than two
+                bars of ``frame`` after the training period.
         """
         if threshold is None:
             threshold = self.document.get("backtest", {}).get("threshold")
@@ -150,6 +203,16 @@ class SavedModel:
                 "this weights file stores no Q-filter threshold; pass `--threshold`"
             )
         scores = self.score(frame)
+        if not all_rows:
+            dates = self._required_split_dates()
+            scores = scores[scores.index >= dates["validation"][0]]
+            if len(scores) < 2:
+                end = dates["train"][1]
+                raise ParameterError(
+                    f"the dataset has {len(scores)} scored bar(s) after this model's training "
+                    f"period (which ends {end.isoformat()}); backtest on later data, or pass "
+                    "`--all-rows` to trade the training rows too (in-sample)"
+                )
         return backtest(
             scores.index,
             scores["close"].to_numpy(),
@@ -158,6 +221,7 @@ class SavedModel:
             threshold,
             fee_bp=fee_bp,
             slippage_bp=slippage_bp,
+            ruin_floor=ruin_floor,
         )
 
 

@@ -13,12 +13,27 @@ Book accounting (the same as backtesting.py with ``trade_on_close=True``):
   and an entry (both pay c).
 * The book is flat at the last bar: an open trade is closed at the last close (as
   backtesting.py's ``finalize_trades=True``), so every trade's fees are counted.
-* Equity starts at 1 just before the first bar's close. A book whose equity reaches 0
-  (a short that more than doubles against it) stays at 0.
+* Equity starts at 1 just before the first bar's close.
+* Ruin: at each bar's close, before that close's trade, the book marks its equity with the
+  position it held into the bar. At the first close where that mark is at or below the
+  floor F (``ruin_floor`` times the starting equity; default 0), the book is ruined: it
+  closes its position at that close (paying c) and holds no position on any later bar, so
+  no trade starts after ruin. Its equity from that bar on is what the close left, but
+  never below 0 (a short that more than doubles loses more than the book holds; that
+  loss is not counted): at or below F, not lifted to F, because a price can jump past a
+  floor between two closes. The book records the ruin bar (``Book.ruined_at``); a
+  ruined trade's return is at least -1. Like backtesting.py, which closes every trade
+  and stops once equity reaches 0, so a book that never touches the floor is unchanged.
+
+Metrics (``book_metrics``): returns are bar-to-bar equity changes. CAGR is reported only
+when the bars span at least ``MIN_CAGR_DAYS`` (30) calendar days, else None: compounding
+a few hours' or days' return to a year turns noise into absurd rates (+1% in a day is
++3,678% a year).
 
 Equity is linear in the price within a trade and multiplies by each trade's gross
 factor across trades, so the simulation is a cumulative product over trades plus one
-gather per bar: no Python loop over bars.
+gather per bar: no Python loop over bars. A ruined book is simulated twice, the second
+time with its positions cleared from the ruin bar on.
 """
 
 from __future__ import annotations
@@ -31,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from ssots.errors import ParameterError
-from ssots.spec import DEFAULT_FEE_BP
+from ssots.spec import DEFAULT_FEE_BP, DEFAULT_RUIN_FLOOR
 
 BOOK_METRICS: tuple[str, ...] = (
     "total_return",
@@ -48,6 +63,9 @@ BOOK_METRICS: tuple[str, ...] = (
 MAX_CURVE_POINTS = 500
 """Most equity points per book kept in a weights document."""
 
+MIN_CAGR_DAYS = 30
+"""Shortest calendar span (days) whose return is annualised into a CAGR."""
+
 _YEAR = pd.Timedelta(days=365)
 
 
@@ -56,32 +74,62 @@ class Book:
     """One simulated book.
 
     Attributes:
-        positions: the positions actually held per bar (the last bar forced flat).
+        positions: the positions actually held per bar (the last bar and every bar from
+            the ruin bar on forced flat).
         equity: equity at each bar's close after that close's trades; starts from 1.
-        trade_returns: each trade's net return on the equity it started with, fees included.
+        trade_returns: each trade's net return on the equity it started with, fees
+            included (at least -1).
+        ruined_at: the bar (row) at whose close the book was ruined, else None.
     """
 
     positions: np.ndarray
     equity: np.ndarray
     trade_returns: np.ndarray
+    ruined_at: int | None = None
 
 
-def simulate(close: np.ndarray, positions: np.ndarray, cost: float) -> Book:
+def simulate(
+    close: np.ndarray,
+    positions: np.ndarray,
+    cost: float,
+    ruin_floor: float = DEFAULT_RUIN_FLOOR,
+) -> Book:
     """Simulate a book holding ``positions`` (see the module docstring for the accounting).
 
     Args:
         close: close prices of the bars, oldest first, all positive.
         positions: the position decided at each bar's close: -1, 0 or +1.
         cost: commission plus slippage as a fraction of traded value (0.001 = 10 bp).
+        ruin_floor: the book stops trading once its equity is at or below this fraction
+            of its starting equity, in [0, 1).
 
     Returns:
         The ``Book``.
 
     Raises:
         ParameterError: mismatched lengths, fewer than two bars, a price that is not
-            positive, a position outside {-1, 0, +1} or a negative cost.
+            positive, a position outside {-1, 0, +1}, a negative cost or a floor outside
+            [0, 1).
     """
-    close, held = _checked_inputs(close, positions, cost)
+    close, held = _checked_inputs(close, positions, cost, ruin_floor)
+    equity, mark, growth, side = _unstopped(close, held, cost)
+    below = np.flatnonzero(mark <= ruin_floor)
+    if below.size == 0:
+        return Book(positions=held, equity=equity, trade_returns=growth[side != 0] - 1.0)
+    ruin = int(below[0])
+    held[ruin:] = 0.0
+    equity, _, growth, side = _unstopped(close, held, cost)
+    equity[ruin:] = max(equity[ruin], 0.0)
+    trade_returns = np.maximum(growth[side != 0] - 1.0, -1.0)
+    return Book(positions=held, equity=equity, trade_returns=trade_returns, ruined_at=ruin)
+
+
+def _unstopped(
+    close: np.ndarray, held: np.ndarray, cost: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The book without ruin: equity per bar after its close's trade, the mark of each
+    bar's close before its trade (the position held into the bar), each run's gross
+    growth factor and each run's side (a run is a stretch of one position, flat or not)."""
     changed = np.diff(held, prepend=np.nan) != 0
     starts = np.flatnonzero(changed)
     run_of_bar = np.cumsum(changed) - 1
@@ -93,9 +141,10 @@ def simulate(close: np.ndarray, positions: np.ndarray, cost: float) -> Book:
     growth = _marked(side, exit_ratio, cost) - exit_fee
     entry_equity = np.concatenate(([1.0], np.cumprod(growth)[:-1]))
     equity = entry_equity[run_of_bar] * _marked(side[run_of_bar], close / entry[run_of_bar], cost)
-    ruined = np.maximum.accumulate(equity <= 0.0)
-    equity[ruined] = 0.0
-    return Book(positions=held, equity=equity, trade_returns=growth[side != 0] - 1.0)
+    held_into = np.maximum(run_of_bar - changed, 0)  # the run each bar's close starts in
+    mark = entry_equity[held_into] * _marked(side[held_into], close / entry[held_into], cost)
+    mark[0] = 1.0
+    return equity, mark, growth, side
 
 
 def _marked(side: np.ndarray, price_ratio: np.ndarray, cost: float) -> np.ndarray:
@@ -105,7 +154,7 @@ def _marked(side: np.ndarray, price_ratio: np.ndarray, cost: float) -> np.ndarra
 
 
 def _checked_inputs(
-    close: np.ndarray, positions: np.ndarray, cost: float
+    close: np.ndarray, positions: np.ndarray, cost: float, ruin_floor: float
 ) -> tuple[np.ndarray, np.ndarray]:
     close = np.asarray(close, dtype=np.float64)
     held = np.array(positions, dtype=np.float64)
@@ -120,6 +169,10 @@ def _checked_inputs(
         raise ParameterError("backtest positions must be -1 (short), 0 (flat) or +1 (long)")
     if not cost >= 0.0:
         raise ParameterError(f"the fee and slippage must not be negative, got cost {cost}")
+    if not 0.0 <= ruin_floor < 1.0:
+        raise ParameterError(
+            f"the ruin floor is a fraction of the starting equity in [0, 1), got {ruin_floor}"
+        )
     held[-1] = 0.0
     return close, held
 
@@ -145,10 +198,11 @@ def book_metrics(book: Book, times: pd.DatetimeIndex) -> dict[str, float | int |
     Returns are the bar-to-bar changes of equity (the first one from the starting 1).
     Sharpe is mean / sample std, Sortino mean / root-mean-square of the negative returns,
     both times sqrt(periods per year), no risk-free rate. CAGR uses the calendar span of
-    ``times``. Win rate is the share of trades with a positive net return; exposure the
-    share of bar-to-bar intervals with a position. A metric without a value (Sharpe of a
-    book that never moves, win rate without trades) is None.
-    """
+    ``times`` and is None when that span is under ``MIN_CAGR_DAYS`` days. Win rate is the
+    share of trades with a positive net return; exposure the share of bar-to-bar intervals
+    with a position. A metric without a value (Sharpe of a book that never moves, win rate
+    without trades, CAGR of a short span) is None. A ruined book's trades end at its ruin
+    bar (``simulate``)."""
     equity = book.equity
     previous = np.concatenate(([1.0], equity[:-1]))
     returns = np.divide(equity, previous, out=np.ones_like(equity), where=previous > 0) - 1.0
@@ -157,7 +211,7 @@ def book_metrics(book: Book, times: pd.DatetimeIndex) -> dict[str, float | int |
     trades = book.trade_returns
     return {
         "total_return": float(equity[-1] - 1.0),
-        "cagr": _cagr(float(equity[-1]), (times[-1] - times[0]) / _YEAR),
+        "cagr": _cagr(float(equity[-1]), times[-1] - times[0]),
         "sharpe": _ratio(returns.mean(), returns.std(ddof=1), scale),
         "sortino": _ratio(returns.mean(), math.sqrt(np.mean(np.minimum(returns, 0.0) ** 2)), scale),
         "max_drawdown": float(np.min(equity / peak - 1.0)),
@@ -171,13 +225,13 @@ def _ratio(mean: float, spread: float, scale: float) -> float | None:
     return float(mean / spread * scale) if spread > 0.0 else None
 
 
-def _cagr(growth: float, years: float) -> float | None:
+def _cagr(growth: float, span: pd.Timedelta) -> float | None:
+    if span < pd.Timedelta(days=MIN_CAGR_DAYS):
+        return None
     if growth <= 0.0:
         return -1.0
-    if years <= 0.0:
-        return None
     try:
-        return math.expm1(math.log(growth) / years)
+        return math.expm1(math.log(growth) / (span / _YEAR))
     except OverflowError:
         return None
 
@@ -197,20 +251,33 @@ class BacktestResult:
     slippage_bp: float
     books: dict[str, Book]
     metrics: dict[str, dict[str, float | int | None]]
+    ruin_floor: float = DEFAULT_RUIN_FLOOR
+
+    def ruined(self) -> dict[str, dict[str, Any] | None]:
+        """Per book: None, or where it was ruined: ``{"bar": row, "time": ISO time}``."""
+        return {
+            name: None
+            if book.ruined_at is None
+            else {"bar": book.ruined_at, "time": self.times[book.ruined_at].isoformat()}
+            for name, book in self.books.items()
+        }
 
     def to_dict(self, max_points: int | None = MAX_CURVE_POINTS) -> dict[str, Any]:
-        """JSON-ready settings, metrics per book and, unless ``max_points`` is None, the
-        equity curves sampled at <= ``max_points`` common bars (first and last included)
-        with ISO timestamps."""
+        """JSON-ready settings, metrics per book, ``ruined`` per book (``ruined()``) and,
+        unless ``max_points`` is None, the equity curves sampled at <= ``max_points``
+        common bars (first and last included) with ISO timestamps."""
         document: dict[str, Any] = {
             "threshold": self.threshold,
             "fee_bp": self.fee_bp,
             "slippage_bp": self.slippage_bp,
+            "ruin_floor": self.ruin_floor,
             "bars": len(self.times),
             "start": self.times[0].isoformat(),
             "end": self.times[-1].isoformat(),
             "periods_per_year": periods_per_year(self.times),
+            "min_cagr_days": MIN_CAGR_DAYS,
             "metrics": self.metrics,
+            "ruined": self.ruined(),
         }
         if max_points is not None:
             document["equity"] = self._curves(max_points)
@@ -232,6 +299,7 @@ def backtest(
     *,
     fee_bp: float = DEFAULT_FEE_BP,
     slippage_bp: float = 0.0,
+    ruin_floor: float = DEFAULT_RUIN_FLOOR,
 ) -> BacktestResult:
     """Backtest the strategy, the Q-filtered strategy and buy and hold on the same bars.
 
@@ -243,6 +311,8 @@ def backtest(
         threshold: the Q-filter trades d_t where q >= threshold, else stays flat.
         fee_bp: commission per unit of position change, basis points of traded value.
         slippage_bp: extra cost per unit of position change, basis points.
+        ruin_floor: a book whose equity falls to this fraction of its start is ruined
+            and stops trading (module docstring).
 
     Returns:
         The ``BacktestResult`` with a ``Book`` and metrics for each of ``BOOKS``.
@@ -259,7 +329,7 @@ def backtest(
         "q_filtered": q_filtered(direction, q, threshold),
         "buy_and_hold": np.ones(len(close)),
     }
-    books = {name: simulate(close, held, cost) for name, held in positions.items()}
+    books = {name: simulate(close, held, cost, ruin_floor) for name, held in positions.items()}
     return BacktestResult(
         times=times,
         threshold=float(threshold),
@@ -267,4 +337,5 @@ def backtest(
         slippage_bp=float(slippage_bp),
         books=books,
         metrics={name: book_metrics(book, times) for name, book in books.items()},
+        ruin_floor=float(ruin_floor),
     )

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ssots.errors import DataError, ParameterError
-from ssots.spec import LONGEST_WINDOW
+from ssots.spec import WARMUP_BARS as WARMUP_BARS  # leading NaN rows (49), beside min_rows
 
 DIMENSIONS: tuple[str, ...] = (
     "sma_trend",
@@ -58,10 +58,6 @@ INDICATORS: tuple[str, ...] = (
 """The columns of ``compute_indicators``, in order."""
 
 
-WARMUP_BARS = LONGEST_WINDOW - 1
-"""Leading rows whose dimensions are NaN (49): from row ``WARMUP_BARS`` on, all 8 are
-defined. The slowest input is SMA50 (first value at row 49); MACD needs 33 rows, the
-others fewer."""
 
 _DIMENSION_INPUTS = (
     "sma20",

@@ -23,6 +23,7 @@ import pandas as pd
 
 from ssots import evaluate, features, splits, strategies
 from ssots.backtest import BacktestResult, backtest
+from ssots.data.market import check_gaps
 from ssots.errors import DataError, ParameterError
 from ssots.events import Event, EventSink, epoch_event, stage_event
 from ssots.labels import label_lookahead, performance_labels, rules_labels
@@ -35,7 +36,7 @@ from ssots.model import (
     TrainResult,
     train,
 )
-from ssots.spec import BOOKS, RunSpec
+from ssots.spec import BOOKS, RunSpec, min_rows, min_rows_reason
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,17 @@ class PreparedData:
     close: np.ndarray
     split: splits.Split
     normalizer: features.Normalizer
+
+    def split_dates(self) -> dict[str, dict[str, str]]:
+        """The first and last bar time (ISO) of each block of the split, e.g.
+        ``{"train": {"start": ..., "end": ...}, "validation": ..., "test": ...}``."""
+        return {
+            name: {
+                "start": self.times[rows.start].isoformat(),
+                "end": self.times[rows.stop - 1].isoformat(),
+            }
+            for name, rows in vars(self.split).items()
+        }
 
 
 @dataclass
@@ -76,6 +88,7 @@ class RunResult:
     split_sizes: dict[str, int]
     backtest: BacktestResult
     walk_forward: dict[str, Any] | None = None
+    split_dates: dict[str, dict[str, str]] = field(default_factory=dict)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def weights(self) -> dict[str, float]:
@@ -133,6 +146,7 @@ def run(
         split_sizes=prepared.split.sizes(),
         backtest=trading,
         walk_forward=folds,
+        split_dates=prepared.split_dates(),
     )
 
 
@@ -150,8 +164,9 @@ def prepare(frame: pd.DataFrame, spec: RunSpec) -> PreparedData:
     """Features, labels, purged split and a Normalizer fitted on the training rows only.
 
     Raises:
-        DataError: too few usable rows for the split.
+        DataError: too few rows for the split, or a gap in the bars (``check_trainable``).
     """
+    check_trainable(frame, spec)
     seen = strategies.signals(spec.strategy, frame)
     direction, raw_dims = seen.direction, seen.raw_dimensions
     if spec.labels == "performance":
@@ -184,6 +199,26 @@ def prepare(frame: pd.DataFrame, spec: RunSpec) -> PreparedData:
         split=split,
         normalizer=normalizer,
     )
+
+
+def check_trainable(frame: pd.DataFrame, spec: RunSpec) -> None:
+    """Refuse a frame the run cannot train on: fewer bars than ``spec.min_rows`` gives
+    for its split and label look-ahead, or (unless ``spec.allow_gaps``) a gap between bars
+    longer than ``spec.MAX_GAP_SPACINGS`` median spacings.
+
+    Raises:
+        DataError: saying how many rows the run needs, or where the gap is.
+    """
+    lookahead = label_lookahead(spec.labels, spec.horizon)
+    needed = min_rows(spec.split, lookahead)
+    if len(frame) < needed:
+        raise DataError(
+            f"the dataset has {len(frame):,} bars; this run needs at least {needed} "
+            f"({min_rows_reason(spec.split, lookahead)}); use a longer price history, or a "
+            "shorter horizon"
+        )
+    if not spec.allow_gaps:
+        check_gaps(frame.index)
 
 
 def _normalised(

@@ -9,11 +9,15 @@ print the settings table.
 - ``FIELDS``: how each ``RunSpec`` field is shown: CLI flag, API name, form label, group.
 - ``STRATEGIES``, ``LABEL_MODES``, ``BOOKS``, ``JobStatus``: the vocabularies.
 - ``DEMO``, ``DEMO_TITLE``, ``DEMO_DAYS``: the built-in demo dataset.
+- ``min_rows``: the fewest bars a run can train on (the loader's ``MIN_ROWS`` is its value
+  for the default split and horizon); ``MAX_GAP_SPACINGS``: the longest hole in a series
+  a run trains across without ``allow_gaps``.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -30,11 +34,16 @@ __all__ = [
     "DEMO_TITLE",
     "FIELDS",
     "LABEL_MODES",
+    "MAX_GAP_SPACINGS",
+    "MIN_BLOCK_ROWS",
     "STRATEGIES",
+    "WARMUP_BARS",
     "FieldInfo",
     "JobStatus",
     "RunSpec",
     "check_strategy",
+    "min_rows",
+    "min_rows_reason",
     "parse_split",
     "range_text",
     "settings_table",
@@ -73,6 +82,17 @@ DEMO_FREQ = "1d"
 
 LONGEST_WINDOW = 50
 """Bars of history the slowest indicator (SMA50) needs; ``ssots.features`` builds on it."""
+WARMUP_BARS = LONGEST_WINDOW - 1
+"""Leading rows whose dimensions are NaN (49): from row ``WARMUP_BARS`` on, all 8 are
+defined. The slowest input is SMA50 (first value at row 49); MACD needs 33 rows, the
+others fewer. ``ssots.features`` re-exports it."""
+MIN_BLOCK_ROWS = 10
+"""Fewest rows a train, validation or test block may keep after the purge
+(``ssots.splits`` enforces it)."""
+MAX_GAP_SPACINGS = 10.0
+"""Longest hole training accepts without ``allow_gaps``: a step between two bars of more
+than this many median bar spacings is refused (indicators and labels would run across it).
+The loader reports every gap above ``ssots.data.market.GAP_MULTIPLE`` (3) spacings."""
 DEFAULT_SPLIT: tuple[float, float, float] = (0.6, 0.2, 0.2)
 SPLIT_PATTERN = r"\s*[0-9.]+\s*,\s*[0-9.]+\s*,\s*[0-9.]+\s*"
 """What a split typed as text looks like (``0.6,0.2,0.2``); ``parse_split`` checks the sum."""
@@ -80,6 +100,8 @@ DEMO_FREQS: dict[str, str] = {"1d": "daily", "4h": "4-hourly", "1h": "hourly", "
 """Bar spacings the demo generator offers in the interfaces."""
 DEFAULT_HORIZON = 5
 DEFAULT_FEE_BP = 10.0
+DEFAULT_RUIN_FLOOR = 0.0
+"""A book is ruined (stops trading) when its equity falls to this fraction of its start."""
 DEFAULT_EPOCHS = 500
 DEFAULT_LR = 0.1
 DEFAULT_MOMENTUM = 0.9
@@ -135,6 +157,53 @@ def parse_split(text: str | Sequence[float]) -> tuple[float, float, float]:
     if len(parts) != 3 or min(parts) <= 0 or abs(sum(parts) - 1.0) > 1e-6:
         raise ParameterError(f"{hint}; got {text!r}")
     return parts[0], parts[1], parts[2]
+
+
+def _min_labelled_rows(split: Sequence[float], lookahead: int) -> int:
+    """Fewest labelled rows n such that ``splits.chronological_split`` keeps at least
+    ``MIN_BLOCK_ROWS`` rows in every block for n and every larger count.
+
+    The split cuts at round(n r1) and round(n (r1 + r2)), each within 0.5 of n r1 and
+    n (r1 + r2), and purges ``lookahead`` rows from the first two blocks, so the blocks keep
+    at least n r1 - 0.5 - L, n r2 - 1 - L and n r3 - 0.5 rows (r3 = 1 - r1 - r2). Each bound
+    grows with n; the smallest n meeting all three is the answer (a few rows above the
+    smallest count that happens to split, which rounding makes non-monotone)."""
+    r1, r2, _ = parse_split(split)
+    r3 = 1.0 - (r1 + r2)
+    needs = (
+        (MIN_BLOCK_ROWS + lookahead + 0.5) / r1,
+        (MIN_BLOCK_ROWS + lookahead + 1.0) / ((r1 + r2) - r1),
+        (MIN_BLOCK_ROWS + 0.5) / r3,
+    )
+    return max(math.ceil(need) for need in needs)
+
+
+def min_rows(split: Sequence[float] = DEFAULT_SPLIT, lookahead: int = DEFAULT_HORIZON) -> int:
+    """Fewest bars a run with ``split`` and labels reading ``lookahead`` bars ahead trains
+    on: the indicator warm-up (``WARMUP_BARS``), the labelled rows the split needs (every
+    block keeps ``MIN_BLOCK_ROWS`` after the purge) and the last ``lookahead`` bars, which
+    have no label. 134 for the default split and horizon. The one formula: the loader's
+    ``MIN_ROWS`` and ``pipeline.prepare`` both use it.
+
+    Raises:
+        ParameterError: a bad split or a negative ``lookahead``.
+    """
+    if lookahead < 0:
+        raise ParameterError(f"`lookahead` must be >= 0 bars, got {lookahead}")
+    return WARMUP_BARS + _min_labelled_rows(split, lookahead) + lookahead
+
+
+def min_rows_reason(
+    split: Sequence[float] = DEFAULT_SPLIT, lookahead: int = DEFAULT_HORIZON
+) -> str:
+    """How ``min_rows`` adds up, for messages: ``49 warm-up bars + 80 labelled rows (split
+    0.6/0.2/0.2, each block >= 10 rows after a 5-row purge) + 5 bars of label horizon``."""
+    ratios = "/".join(f"{part:g}" for part in parse_split(split))
+    return (
+        f"{WARMUP_BARS} warm-up bars + {_min_labelled_rows(split, lookahead)} labelled rows "
+        f"(split {ratios}, each block >= {MIN_BLOCK_ROWS} rows after a {lookahead}-row purge) "
+        f"+ {lookahead} bars of label horizon"
+    )
 
 
 @dataclass(frozen=True)
@@ -193,6 +262,13 @@ class RunSpec(BaseModel):
     )
     demo_freq: Literal[*DEMO_FREQS] = _field(  # type: ignore[valid-type]
         DEMO_FREQ, "Demo bar spacing", "data", "bar spacing of demo data"
+    )
+    allow_gaps: bool = _field(
+        False,
+        "Allow gaps",
+        "data",
+        f"train across holes longer than {MAX_GAP_SPACINGS:g} bar spacings "
+        "(indicators and labels then span the hole)",
     )
     labels: Literal[*LABEL_MODES] = _field(  # type: ignore[valid-type]
         "performance", "Label mode", "labels", "what the model learns to predict"
@@ -406,6 +482,8 @@ def field_schema(name: str) -> dict[str, Any]:
 
 
 def _kind(name: str) -> str:
+    if RunSpec.model_fields[name].annotation is bool:
+        return "boolean"
     if name in ("strategy", "labels", "demo_freq"):
         return "choice"
     if name in ("dataset", "split"):

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from ssots.errors import ParameterError
-from ssots.spec import DEFAULT_SPLIT, parse_split
+from ssots.spec import DEFAULT_SPLIT, MIN_BLOCK_ROWS, parse_split
 
-MIN_BLOCK_ROWS = 10
-"""Fewest rows any block may keep after the purge."""
+__all__ = ["MIN_BLOCK_ROWS", "Split", "chronological_split", "walk_forward_splits"]
 
 
 @dataclass(frozen=True)

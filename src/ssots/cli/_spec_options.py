@@ -48,9 +48,12 @@ def run_spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def _parameter(name: str) -> inspect.Parameter:
     schema = field_schema(name)
-    option = typer.Option(
-        schema["flag"], help=_help(schema), show_default=schema["default"] is not None
-    )
+    if schema["type"] == "boolean":  # a flag: --allow-gaps, no value and no --no- twin
+        option = typer.Option(schema["flag"], help=_help(schema), metavar="")
+    else:
+        option = typer.Option(
+            schema["flag"], help=_help(schema), show_default=schema["default"] is not None
+        )
     return inspect.Parameter(
         name,
         inspect.Parameter.KEYWORD_ONLY,
@@ -61,9 +64,11 @@ def _parameter(name: str) -> inspect.Parameter:
 
 def _python_type(name: str, schema: dict[str, Any]) -> Any:
     """What the command line parses: text for choices and the split (the spec validates
-    them, naming the option), numbers otherwise."""
+    them, naming the option), a flag for a boolean, numbers otherwise."""
     if schema["type"] in ("choice", "text"):
         return str
+    if schema["type"] == "boolean":
+        return bool
     base = int if schema["type"] == "integer" else float
     return base | None if RunSpec.model_fields[name].default is None else base
 

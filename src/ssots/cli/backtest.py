@@ -9,7 +9,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from ssots.cli._app import app, console
+from ssots.cli._app import app, console, err_console
+from ssots.spec import DEFAULT_FEE_BP, DEFAULT_RUIN_FLOOR
 
 BOOK_TITLES = {"strategy": "strategy", "q_filtered": "Q-filtered", "buy_and_hold": "buy & hold"}
 _PERCENT_METRICS = ("total_return", "cagr", "max_drawdown", "win_rate", "exposure")
@@ -25,13 +26,32 @@ def backtest_command(
     ] = None,
     fee: Annotated[
         float, typer.Option("--fee", min=0, help="Fee per unit of position change, basis points.")
-    ] = 10.0,
+    ] = DEFAULT_FEE_BP,
     slippage: Annotated[
         float, typer.Option(min=0, help="Slippage per unit of position change, basis points.")
     ] = 0.0,
+    ruin_floor: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=1,
+            help="A book whose equity falls to this fraction of its start (0 <= f < 1) is "
+            "ruined and stops trading.",
+        ),
+    ] = DEFAULT_RUIN_FLOOR,
+    all_rows: Annotated[
+        bool,
+        typer.Option(
+            "--all-rows",
+            help="Trade every bar, the model's training rows too (in-sample: flatters it).",
+        ),
+    ] = False,
 ) -> None:
     """Backtest a saved model on any dataset: the strategy, the strategy filtered by the
     Q-score and buy and hold, scored with the stored normaliser (nothing is refitted).
+
+    By default only bars from the model's validation block on (by the split dates in the
+    weights file) are traded; `--all-rows` trades the training rows too.
 
     Example: ssots backtest --weights weights.json --dataset prices.csv --fee 5
     """
@@ -40,14 +60,71 @@ def backtest_command(
     from ssots.services.datasets import resolve
 
     saved = read_weights(weights)
+    frame = resolve(dataset, Settings.from_env()).frame
+    scored = saved.score(frame).index
+    if saved.split_dates() is not None:
+        console.print(split_rows_text(saved.split_dates(), saved.blocks_of(scored), all_rows))
     result = saved.backtest(
-        resolve(dataset, Settings.from_env()).frame, threshold, fee_bp=fee, slippage_bp=slippage
+        frame, threshold, fee_bp=fee, slippage_bp=slippage, all_rows=all_rows,
+        ruin_floor=ruin_floor,
     )
+    if all_rows:
+        err_console.print(all_rows_warning(saved, scored))
     console.print(backtest_table(result.to_dict(max_points=None), saved.strategy))
 
 
+BLOCK_TITLES = {
+    "before": "before training",
+    "train": "training",
+    "validation": "validation",
+    "test": "test",
+    "after": "after the test block",
+}
+"""How ``ssots backtest`` names the parts of a model's split (``SavedModel.blocks_of``)."""
+
+
+def split_rows_text(
+    dates: dict[str, tuple[Any, Any]], blocks: Any, all_rows: bool
+) -> str:
+    """Which scored rows fall in the model's training, validation and test blocks."""
+    counts = blocks.value_counts()
+    spans = ", ".join(
+        f"{name} {_when(start.isoformat())} .. {_when(end.isoformat())}"
+        for name, (start, end) in dates.items()
+    )
+    parts = []
+    for block, title in BLOCK_TITLES.items():
+        rows = int(counts.get(block, 0))
+        note = ""
+        if rows and block in ("before", "train"):
+            note = " [yellow](traded: --all-rows)[/yellow]" if all_rows else " (not traded)"
+        elif rows and block == "validation":
+            note = " (used for early stopping)"
+        parts.append(f"{title} {rows:,}{note}")
+    return f"Split of the model (by date): {spans}\nScored rows: " + "; ".join(parts)
+
+
+def all_rows_warning(saved: Any, scored: Any) -> str:
+    """The warning ``--all-rows`` prints: how many traded bars the model was trained on."""
+    if saved.split_dates() is None:
+        return (
+            "[bold yellow]warning:[/bold yellow] --all-rows: this weights file does not record "
+            "its split dates, so the traded bars may include the model's training rows; "
+            "in-sample books flatter the model"
+        )
+    blocks = saved.blocks_of(scored)
+    seen = int((blocks == "train").sum())
+    return (
+        f"[bold yellow]warning:[/bold yellow] --all-rows: {seen:,} of the {len(scored):,} "
+        "traded bars are the model's training rows (in-sample); their books flatter the model"
+    )
+
+
 def backtest_table(document: dict[str, Any], strategy: str) -> Table:
-    """The metrics of the three books of a backtest document (``BacktestResult.to_dict``)."""
+    """The metrics of the three books of a backtest document (``BacktestResult.to_dict``),
+    with a row saying which book was ruined and when."""
+    from ssots.backtest import MIN_CAGR_DAYS
+
     table = Table(
         title=f"Backtest of {strategy}, {_when(document['start'])} .. {_when(document['end'])} "
         f"({document['bars']} bars; Q >= {document['threshold']:.4f}; fee "
@@ -59,7 +136,28 @@ def backtest_table(document: dict[str, Any], strategy: str) -> Table:
     for metric in next(iter(document["metrics"].values())):
         cells = (_cell(metric, book[metric]) for book in document["metrics"].values())
         table.add_row(metric.replace("_", " "), *cells)
+    ruined = document.get("ruined", {})
+    table.add_row(
+        "ruined",
+        *(_ruin_cell(ruined.get(name)) for name in document["metrics"]),
+    )
+    notes = []
+    if any(ruined.values()):
+        floor = document.get("ruin_floor", 0.0)
+        notes.append(
+            f"RUINED: equity fell to {floor:.0%} of its start; the book traded no more from "
+            "that bar (row 'ruined', bar number within the traded bars)."
+        )
+    if next(iter(document["metrics"].values()))["cagr"] is None:
+        notes.append(f"CAGR: not annualised over a span under {MIN_CAGR_DAYS} days.")
+    table.caption = " ".join(notes) or None
     return table
+
+
+def _ruin_cell(ruin: dict[str, Any] | None) -> str:
+    if ruin is None:
+        return "no"
+    return f"[bold red]{_when(ruin['time'])}[/bold red] (bar {ruin['bar']})"
 
 
 WALK_FORWARD_COLUMNS: tuple[str, ...] = (

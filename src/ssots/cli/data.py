@@ -41,7 +41,8 @@ def data_demo_command(
 def data_inspect_command(
     file: Annotated[Path, typer.Argument(help="CSV or Parquet file of prices.")],
 ) -> None:
-    """Show how a file is read: detected layout, span, bar spacing, rows and repairs."""
+    """Show how a file is read: detected layout, span, bar spacing, rows and repairs, and
+    what the data checks found: gaps, price outliers and zero-volume runs."""
     from ssots.data import load
 
     _, report = load(file)
@@ -49,8 +50,20 @@ def data_inspect_command(
     table.add_column(style="bold")
     table.add_column()
     for label, value in report.summary_lines():
-        table.add_row(label, value)
+        table.add_row(label, escape(value), style="yellow" if label in _FINDINGS else None)
     console.print(table)
+    if report.quality.blocks_training:
+        gap = report.quality.longest_gap
+        assert gap is not None  # blocks_training means there is a long gap
+        err_console.print(
+            f"[bold yellow]warning:[/bold yellow] the longest gap, {escape(gap.describe())}, "
+            "is too long to train across: `ssots train` refuses this file unless "
+            "--allow-gaps is set"
+        )
+
+
+_FINDINGS = ("gap", "outlier")
+"""Report rows ``ssots data inspect`` highlights: each is a problem in the data."""
 
 
 @data_app.command("list")

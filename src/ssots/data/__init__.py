@@ -5,8 +5,9 @@ strictly increasing, and float64 columns ``open high low close volume`` with no 
 
 - ``market``: parsing. ``load`` reads a CSV or Parquet file in any common
   exchange/aggregator layout, repaired and validated, with a ``LoadReport`` of what was
-  detected and repaired; ``normalize_frame`` does the same for a table in memory;
-  ``MIN_ROWS`` is the fewest usable rows (longest indicator window plus label horizon).
+  detected and repaired and what the data checks found (gaps, price outliers, zero-volume
+  runs); ``normalize_frame`` does the same for a table in memory; ``MIN_ROWS`` is the
+  fewest usable rows, the number a default training run needs (``ssots.spec.min_rows``).
 - ``sources``: where data comes from: ``demo`` (deterministic synthetic bars), the
   curated Kaggle ``catalog``, ``kaggle`` (search, download, file selection) and
   ``reference`` (parsing a ``--dataset`` value into a typed reference).

@@ -6,8 +6,10 @@ with no NaN, high >= max(open, close), low <= min(open, close) and prices > 0.
 
 ``load`` reads a CSV (any of ``,`` ``;`` tab ``|``, banner lines, BOM, CRLF, gzip) or a
 Parquet file; ``normalize_frame`` canonicalises an already-parsed frame. Both return a
-``LoadReport`` saying how the data were read and what was repaired, and raise ``DataError``
-with what to do when the data cannot be used. Everything is vectorised: no per-row loops.
+``LoadReport`` saying how the data were read, what was repaired and what the data checks
+found (gaps, price outliers, zero-volume runs: ``DataQuality``), and raise ``DataError``
+with what to do when the data cannot be used. ``check_gaps`` is the check training makes
+before it trains across a hole. Everything is vectorised: no per-row loops.
 
 Private modules (their names are public to each other, never used outside this package
 except ``_read.sniff``/``split_fields``/``gunzip``, which are re-exported here):
@@ -18,6 +20,7 @@ except ``_read.sniff``/``split_fields``/``gunzip``, which are re-exported here):
 - ``_timestamps``: finding and parsing the time column.
 - ``_numbers``: price and volume values, including numbers written as text.
 - ``_repair``: the repairs applied to the parsed frame.
+- ``_quality``: the data checks (gaps, outliers, zero-volume runs) and ``check_gaps``.
 - ``_report``: ``LoadReport``.
 - here: ``load``, ``normalize_frame`` and the row-count checks (``MIN_ROWS``).
 """
@@ -32,6 +35,13 @@ import pandas as pd
 
 from ssots.data.market._columns import COLUMNS, PRICE_COLUMNS, index_as_column, map_columns
 from ssots.data.market._numbers import numeric_column
+from ssots.data.market._quality import (
+    GAP_MULTIPLE,
+    OUTLIER_FACTOR,
+    DataQuality,
+    check_gaps,
+    find_gaps,
+)
 from ssots.data.market._read import (
     MAX_GUNZIPPED_BYTES,
     gunzip,
@@ -44,14 +54,20 @@ from ssots.data.market._repair import repair_frame
 from ssots.data.market._report import LoadReport, count_of, make_report
 from ssots.data.market._timestamps import find_time_column, join_date_and_clock, parse_times
 from ssots.errors import DataError, ParameterError
-from ssots.spec import DEFAULT_HORIZON, LONGEST_WINDOW
+from ssots.spec import min_rows as needed_rows
+from ssots.spec import min_rows_reason
 
 __all__ = [
     "COLUMNS",
+    "GAP_MULTIPLE",
     "MAX_GUNZIPPED_BYTES",
     "MIN_ROWS",
+    "OUTLIER_FACTOR",
     "PRICE_COLUMNS",
+    "DataQuality",
     "LoadReport",
+    "check_gaps",
+    "find_gaps",
     "gunzip",
     "load",
     "normalize_frame",
@@ -59,12 +75,17 @@ __all__ = [
     "split_fields",
 ]
 
-MIN_ROWS = LONGEST_WINDOW + DEFAULT_HORIZON
-"""Fewest usable rows: the longest indicator window plus the label horizon."""
+MIN_ROWS = needed_rows()
+"""Fewest usable rows (134): what a training run with the default split and horizon needs
+(``ssots.spec.min_rows``: warm-up + labelled rows for the split + label horizon)."""
 
 
 def load(
-    path: str | Path, *, min_rows: int = MIN_ROWS, max_expanded_bytes: int | None = None
+    path: str | Path,
+    *,
+    min_rows: int = MIN_ROWS,
+    max_expanded_bytes: int | None = None,
+    gap_multiple: float = GAP_MULTIPLE,
 ) -> tuple[pd.DataFrame, LoadReport]:
     """Read a CSV or Parquet file of prices into the canonical OHLCV frame.
 
@@ -73,9 +94,11 @@ def load(
 
     Args:
         path: the file to read.
-        min_rows: fewest usable rows to accept (default MIN_ROWS = 55).
+        min_rows: fewest usable rows to accept (default MIN_ROWS = 134).
         max_expanded_bytes: largest decompressed size of a gzip file (default
             ``MAX_GUNZIPPED_BYTES``, 4 GiB); an upload passes its own limit.
+        gap_multiple: the report lists steps longer than this many median spacings as
+            gaps (default 3).
 
     Returns:
         The canonical frame and a LoadReport (with the file's sha256).
@@ -83,19 +106,25 @@ def load(
     Raises:
         TooLargeError: a gzip file expands past ``max_expanded_bytes``.
         DataError: the file is missing, unreadable or not usable market data.
-        ParameterError: ``min_rows`` is below 2.
+        ParameterError: ``min_rows`` is below 2, or ``gap_multiple`` is not above 1.
     """
     _check_min_rows(min_rows)
     path = Path(path)
     data = read_bytes(path)
     raw, file_layout = parse_file(data, path, max_expanded_bytes=max_expanded_bytes)
-    frame, report = normalize_frame(raw, source=str(path), min_rows=min_rows)
+    frame, report = normalize_frame(
+        raw, source=str(path), min_rows=min_rows, gap_multiple=gap_multiple
+    )
     digest = hashlib.sha256(data).hexdigest()
     return frame, replace(report, sha256=digest, layout={**file_layout, **report.layout})
 
 
 def normalize_frame(
-    raw: pd.DataFrame, *, source: str, min_rows: int = MIN_ROWS
+    raw: pd.DataFrame,
+    *,
+    source: str,
+    min_rows: int = MIN_ROWS,
+    gap_multiple: float = GAP_MULTIPLE,
 ) -> tuple[pd.DataFrame, LoadReport]:
     """Turn an already-parsed price table into the canonical OHLCV frame.
 
@@ -107,7 +136,9 @@ def normalize_frame(
         raw: the table as read, columns named as in the source (a DatetimeIndex is used
             as the time column).
         source: name of the data for messages and the report, e.g. a path or URL.
-        min_rows: fewest usable rows to accept (default MIN_ROWS = 55).
+        min_rows: fewest usable rows to accept (default MIN_ROWS = 134).
+        gap_multiple: the report lists steps longer than this many median spacings as
+            gaps (default 3).
 
     Returns:
         The canonical frame and a LoadReport (``sha256`` is None).
@@ -115,7 +146,7 @@ def normalize_frame(
     Raises:
         DataError: no time or close column, non-numeric prices, unparseable times, or
             fewer than ``min_rows`` usable rows.
-        ParameterError: ``min_rows`` is below 2.
+        ParameterError: ``min_rows`` is below 2, or ``gap_multiple`` is not above 1.
     """
     _check_min_rows(min_rows)
     table = index_as_column(raw)
@@ -132,7 +163,7 @@ def normalize_frame(
     frame, repairs = repair_frame(frame, time_column)
     _check_enough(frame, len(table), repairs, source, min_rows)
     layout = {"time_column": time_column, "time_format": time_format, "columns": columns}
-    return frame, make_report(frame, source, layout, len(table), repairs)
+    return frame, make_report(frame, source, layout, len(table), repairs, gap_multiple)
 
 
 def _check_min_rows(min_rows: int) -> None:
@@ -145,11 +176,8 @@ def _check_enough(
 ) -> None:
     if len(frame) >= min_rows:
         return
-    why = (
-        f" (the {LONGEST_WINDOW}-bar indicator window plus the {DEFAULT_HORIZON}-bar label horizon)"
-        if min_rows == MIN_ROWS
-        else ""
-    )
+    why = f" to train with the default split and horizon ({min_rows_reason()})"
+    why = why if min_rows == MIN_ROWS else ""
     dropped = f" of {rows_read:,} read ({'; '.join(repairs)})" if repairs else ""
     raise DataError(
         f"{source} has {count_of(len(frame), 'usable row')}{dropped}; SSO-TS needs at least "

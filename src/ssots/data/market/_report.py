@@ -1,4 +1,5 @@
-"""``LoadReport``: how a dataset was read and what was repaired, and its text forms."""
+"""``LoadReport``: how a dataset was read, what was repaired and what the data checks
+found, and its text forms."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ssots.data.market._quality import GAP_MULTIPLE, DataQuality, assess
 from ssots.data.market._read import DELIMITERS
 
 
@@ -27,6 +29,7 @@ class LoadReport:
         end: time of the last bar.
         spacing: median spacing between bars.
         repairs: one human-readable line per repair, in the order they were applied.
+        quality: gaps, price outliers and zero-volume runs (``_quality``'s rules).
     """
 
     source: str
@@ -38,6 +41,7 @@ class LoadReport:
     end: pd.Timestamp
     spacing: pd.Timedelta
     repairs: tuple[str, ...]
+    quality: DataQuality
 
     @property
     def spacing_label(self) -> str:
@@ -57,6 +61,7 @@ class LoadReport:
             "spacing": self.spacing_label,
             "spacing_seconds": self.spacing.total_seconds(),
             "repairs": list(self.repairs),
+            "quality": self.quality.to_dict(),
         }
 
     def summary_lines(self) -> list[tuple[str, str]]:
@@ -72,7 +77,7 @@ class LoadReport:
             ("spacing", self.spacing_label),
         ]
         lines += [("repair", repair) for repair in self.repairs] or [("repairs", "none")]
-        return lines
+        return lines + self.quality.summary_lines()
 
 
 def count_of(count: int, noun: str) -> str:
@@ -80,7 +85,12 @@ def count_of(count: int, noun: str) -> str:
 
 
 def make_report(
-    frame: pd.DataFrame, source: str, layout: dict[str, Any], rows_read: int, repairs: list[str]
+    frame: pd.DataFrame,
+    source: str,
+    layout: dict[str, Any],
+    rows_read: int,
+    repairs: list[str],
+    gap_multiple: float = GAP_MULTIPLE,
 ) -> LoadReport:
     spacing = pd.Timedelta(np.median(np.diff(frame.index.asi8)), unit="ns")
     return LoadReport(
@@ -93,6 +103,7 @@ def make_report(
         end=frame.index[-1],
         spacing=spacing,
         repairs=tuple(repairs),
+        quality=assess(frame, gap_multiple=gap_multiple),
     )
 
 

@@ -74,7 +74,8 @@ async function preview(id) {
   part(previewCard, "preview-train").href = `/training?dataset=${encodeURIComponent(id)}`;
   const perCandle = merged > 1 ? `; each candle merges ${merged} bars` : "";
   part(previewCard, "preview-summary").textContent =
-    `${number(dataset.rows)} rows, ${span(dataset)}, spacing ${dataset.spacing}${perCandle}.`;
+    `${number(dataset.rows)} rows, ${span(dataset)}, spacing ${dataset.spacing}${perCandle}.` +
+    qualitySummary(dataset.report?.quality);
   await candleChart(part(previewCard, "candles"), candles);
   const edge = dataset.rows > 2 * TABLE_ROWS ? [...head, null, ...dataset.tail.rows]
     : dataset.tail.rows.length === dataset.rows ? dataset.tail.rows : head;
@@ -82,6 +83,50 @@ async function preview(id) {
     ? [row[0].replace("T", " ").replace("+00:00", ""), ...row.slice(1, 5).map(PRICE.format), VOLUME.format(row[5])]
     : columns.map(() => "…")));
   previewCard.scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+/** A time as "2024-01-31" (midnight) or "2024-01-31 13:00". */
+function when(iso) {
+  return iso.slice(0, 16).replace("T", " ").replace(" 00:00", "");
+}
+
+/** The loader's data checks: gaps, price outliers and zero-volume runs. */
+function qualityBlock(quality) {
+  if (!quality) return [h("p", { className: "muted" }, "Data checks were not run when this dataset was registered.")];
+  const gaps = quality.gaps.map((gap) => h("li", {},
+    `${when(gap.after)} → ${when(gap.before)}: ${number(gap.missing_bars)} missing bars ` +
+    `(${number(gap.spacings, 3)}× the spacing)`));
+  const outliers = quality.outliers.map((outlier) => h("li", {},
+    `${when(outlier.time)}: ${outlier.column} ${number(outlier.value, 6)} is ` +
+    `${number(outlier.ratio, 3)}× the median close ${number(outlier.median, 6)} around it`));
+  const runs = [...quality.zero_volume_runs].sort((a, b) => b.bars - a.bars).slice(0, 5)
+    .map((run) => h("li", {}, `${when(run.start)} → ${when(run.end)}: ${number(run.bars)} bars`));
+  const blocked = quality.gaps_block_training && h("p", { className: "chip bad", "data-el": "gap-warning" },
+    `Training refuses gaps over ${quality.max_training_gap}× the spacing unless "Allow gaps" is set.`);
+  return [
+    h("div", { "data-el": "quality-gaps" },
+      h("p", {}, `Gaps: ${number(quality.gap_count)} (steps over ${quality.gap_multiple}× the median spacing)`),
+      blocked, gaps.length ? h("ul", {}, gaps) : null),
+    h("div", { "data-el": "quality-outliers" },
+      h("p", {}, `Price outliers: ${number(quality.outlier_count)} (${quality.outlier_rule})`),
+      outliers.length ? h("ul", {}, outliers) : null),
+    h("div", { "data-el": "quality-volume" },
+      h("p", {}, `Zero volume: ${number(quality.zero_volume_bars)} bars in ` +
+        `${number(quality.zero_volume_run_count)} run(s)${runs.length ? "; the longest:" : ""}`),
+      runs.length ? h("ul", {}, runs) : null),
+  ];
+}
+
+/** One line for the preview: what the data checks found. */
+function qualitySummary(quality) {
+  if (!quality) return "";
+  const found = [
+    quality.gap_count && `${number(quality.gap_count)} gap(s)`,
+    quality.outlier_count && `${number(quality.outlier_count)} price outlier(s)`,
+    quality.zero_volume_bars && `${number(quality.zero_volume_bars)} zero-volume bars`,
+  ].filter(Boolean);
+  const blocked = quality.gaps_block_training ? " Training needs \"Allow gaps\"." : "";
+  return found.length ? ` Data checks: ${found.join(", ")}.${blocked}` : " Data checks: nothing found.";
 }
 
 function showReport(result) {
@@ -104,7 +149,8 @@ function showReport(result) {
     h("h3", {}, `Loader report: ${result.name}`),
     h("dl", { className: "facts" }, facts.map(([term, value]) => h("div", {}, h("dt", {}, term), h("dd", {}, value)))),
     h("p", { className: "muted" }, `Columns: ${mapping.join(", ") || "–"}`),
-    h("h4", {}, "Repairs"), repairs);
+    h("h4", {}, "Repairs"), repairs,
+    h("h4", {}, "Data checks"), ...qualityBlock(report.quality));
 }
 
 function setProgress(fraction) {

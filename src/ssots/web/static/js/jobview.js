@@ -22,6 +22,13 @@ const BOOK_METRICS = [
   ["trades", "Trades", number], ["exposure", "Exposure", percent],
 ];
 
+/** "no", or a red chip with the time and bar at which a book was ruined. */
+function ruinCell(ruin) {
+  if (!ruin) return "no";
+  return h("span", { className: "chip bad", "data-ruined": ruin.bar },
+    `${ruin.time.slice(0, 16).replace("T", " ").replace(" 00:00", "")} (bar ${ruin.bar})`);
+}
+
 /** The best baseline for a metric: lowest error, highest R² or IC. */
 function bestBaseline(baselines, key, better) {
   const entries = Object.entries(baselines ?? {}).filter(([, values]) => values[key] !== null);
@@ -219,14 +226,26 @@ export class JobView {
   }
 
   showBacktest(backtest) {
+    const ruined = backtest.ruined ?? {};
+    const notes = [];
+    const fallen = BOOKS.filter(([book]) => ruined[book]).map(([, name]) => name);
+    if (fallen.length) {
+      notes.push(`Ruined: ${fallen.join(", ")}: equity fell to ` +
+        `${percent(backtest.ruin_floor ?? 0, 0)} of its start, and the book traded no more.`);
+    }
+    if (backtest.min_cagr_days && BOOKS.some(([book]) => backtest.metrics[book].cagr === null)) {
+      notes.push(`CAGR is not annualised over a span under ${backtest.min_cagr_days} days.`);
+    }
     part(this.root, "backtest-caption").textContent =
       `${backtest.bars} bars, ${backtest.start.slice(0, 10)} to ${backtest.end.slice(0, 10)}; ` +
       `Q threshold ${number(backtest.threshold, 3)}; fees ${backtest.fee_bp} bp, ` +
-      `slippage ${backtest.slippage_bp} bp per unit of position change`;
+      `slippage ${backtest.slippage_bp} bp per unit of position change. ${notes.join(" ")}`;
     equityChart(part(this.root, "equity-chart"), backtest.equity);
-    fillTable(part(this.root, "backtest-table"), ["Metric", ...BOOKS.map(([, name]) => name)],
-      BOOK_METRICS.map(([key, label, format]) =>
-        [label, ...BOOKS.map(([book]) => format(backtest.metrics[book][key]))]));
+    fillTable(part(this.root, "backtest-table"), ["Metric", ...BOOKS.map(([, name]) => name)], [
+      ...BOOK_METRICS.map(([key, label, format]) =>
+        [label, ...BOOKS.map(([book]) => format(backtest.metrics[book][key]))]),
+      ["Ruined", ...BOOKS.map(([book]) => ruinCell(ruined[book]))],
+    ]);
   }
 
   showWalkForward(walkForward) {

@@ -138,6 +138,10 @@ function requestBody() {
   const body = { ...(item?.train_request ?? DEMO_REQUEST) };
   for (const field of SPEC.fields) {
     const input = field.name === "dataset" ? null : form.elements[field.api];
+    if (field.type === "boolean" && input && !input.disabled) {
+      body[field.api] = input.checked;
+      continue;
+    }
     const value = input?.value.trim();
     if (!input || input.disabled || !value) continue;
     body[field.api] = field.type === "integer" || field.type === "number" ? Number(value) : value;
