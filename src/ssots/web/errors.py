@@ -46,9 +46,11 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _DESCRIPTIONS = {
     400: "Bad request",
     401: "Missing or wrong API token",
+    403: "Cross-origin request refused (Origin or Sec-Fetch-Site names another site)",
     404: "Not found",
     409: "Conflict with the resource's state",
     413: "Upload too large",
+    415: "Body of the wrong type: JSON (uploads: multipart/form-data)",
     422: "Invalid request: one issue per field, or the reason the data cannot be used",
     429: "Job queue full, or too many event streams open: retry after the Retry-After seconds",
     502: "Kaggle could not be reached or refused the request",

@@ -245,7 +245,9 @@ class RequestGuard:
         if scope["method"] not in STATE_CHANGING:
             await self.app(scope, receive, send)
             return
-        refusal = self.cross_site(headers) or self.wrong_body(scope["method"], scope["path"], headers)
+        refusal = self.cross_site(headers) or self.wrong_body(
+            scope["method"], scope["path"], headers
+        )
         if refusal is not None:
             await _refuse(scope, receive, send, *refusal)
             return

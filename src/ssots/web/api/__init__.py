@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
 
 from ssots.config import Settings
 from ssots.web.api import datasets, health, jobs, spec, train
 from ssots.web.deps import token_guard
+from ssots.web.errors import error_responses
 from ssots.web.limits import UploadLimit
-from ssots.web.security import ApiToken, RequestGuard
+from ssots.web.security import STATE_CHANGING, ApiToken, RequestGuard
 
 PREFIX = "/api"
 OPEN_PATHS = frozenset({f"{PREFIX}/health", f"{PREFIX}/spec"})
@@ -30,6 +32,8 @@ def install_api(app: FastAPI, settings: Settings) -> None:
     token = settings.api_token
     api_token = ApiToken(token.get_secret_value()) if token else None
     protected = [Depends(token_guard(api_token))] if api_token else []
+    for router in (train.router, jobs.router, datasets.router):
+        document_guard(router)
     app.include_router(health.router, prefix=PREFIX)
     app.include_router(spec.router, prefix=PREFIX)
     app.include_router(train.router, prefix=PREFIX, dependencies=protected)
@@ -39,3 +43,11 @@ def install_api(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(
         RequestGuard, token=api_token, protected=needs_token, form_paths=(UPLOAD_PATH,)
     )
+
+
+def document_guard(router: APIRouter) -> None:
+    """Add the request guard's answers (403 cross-origin, 415 wrong body type) to the
+    documented responses of ``router``'s state-changing operations."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.methods & STATE_CHANGING:
+            route.responses = {**error_responses(403, 415), **route.responses}
