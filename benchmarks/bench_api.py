@@ -7,6 +7,10 @@ polling its status for ``--seconds`` (a lean asyncio HTTP/1.1 client, so that th
 costs the 2-core machine as little as possible). Target: at least 1,500 requests/s and
 p99 under 25 ms. The result is the last line printed.
 
+Then it sends a burst of 300 submissions from 50 threads and reports the latency of
+``GET /api/health`` during it against the same request on the idle server (informative,
+no target: the test suite only checks that health answers throughout).
+
     python benchmarks/bench_api.py [--seconds 10] [--connections 8]
 """
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -22,14 +27,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 TARGET_RPS = 1500
 TARGET_P99_MS = 25.0
 LONG_JOB = {"demoDays": 1095, "epochs": 100_000, "patience": 100_000}
+FAST_JOB = {"demoDays": 200, "epochs": 5}
+BURST = 300
+BURST_THREADS = 50
 
 
 def main() -> None:
@@ -49,10 +59,50 @@ def main() -> None:
             latencies, elapsed = _run(_load(port, job_id, args.seconds, args.connections))
             still = _get(f"{base}/api/train?jobId={job_id}")["status"]
             _post(f"{base}/api/jobs/{job_id}/cancel", {})
+            idle, busy = _health_during_burst(base)
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(30)
+    print(
+        f"GET /api/health during {BURST} submissions from {BURST_THREADS} threads: "
+        f"p50 {statistics.median(busy) * 1e3:.0f} ms, max {max(busy) * 1e3:.0f} ms over "
+        f"{len(busy)} checks (idle: p50 {statistics.median(idle) * 1e3:.1f} ms; "
+        f"max/idle p50 {max(busy) / statistics.median(idle):,.0f}x)"
+    )
     _report(latencies, elapsed, still, args.connections)
+
+
+def _health_during_burst(base: str) -> tuple[list[float], list[float]]:
+    """Health latencies, seconds: on the idle server, then during the burst."""
+
+    def timed() -> float:
+        asked = time.perf_counter()
+        _get(f"{base}/api/health")
+        return time.perf_counter() - asked
+
+    idle = [timed() for _ in range(20)]
+    busy: list[float] = []
+    bursting = threading.Event()
+    bursting.set()
+
+    def watch() -> None:
+        while bursting.is_set():
+            busy.append(timed())
+            time.sleep(0.02)
+
+    def submit(_: int) -> None:
+        with contextlib.suppress(OSError):  # a 429 (full queue) counts as part of the burst
+            _post(f"{base}/api/train", FAST_JOB)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with ThreadPoolExecutor(max_workers=BURST_THREADS) as pool:
+            list(pool.map(submit, range(BURST)))
+    finally:
+        bursting.clear()
+        watcher.join()
+    return idle, busy
 
 
 def _report(latencies: list[float], elapsed: float, status: str, connections: int) -> None:
@@ -112,7 +162,7 @@ async def _connection(port: int, request: bytes, deadline: float, out: list[floa
 
 
 def _start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "SSOTS_HOME": str(home)}
+    env = {**os.environ, "SSOTS_HOME": str(home), "SSOTS_QUEUE_LIMIT": str(BURST + 10)}
     server = subprocess.Popen(
         [
             sys.executable,

@@ -258,7 +258,7 @@ def test_health_and_openapi(client: TestClient) -> None:
 
 
 def test_token_guards_every_api_route_but_health(tmp_path: Path) -> None:
-    token = "t0ken-for-tests-only"
+    token = "t0ken-for-tests-only-0123456789abcdef"
     settings = make_settings(tmp_path, api_token=token)
     with TestClient(create_app(settings, workers=0)) as client:
         assert client.get("/api/health").status_code == 200

@@ -405,8 +405,9 @@ def test_reload_mid_training_resumes_the_stream_then_cancel(tab: Tab) -> None:
     page.click("text=Start Training")
     page.wait_for_url(re.compile(r"job=[0-9a-f]{16}$"))
     job_id = page.url.rsplit("=", 1)[1]
-    page.wait_for_function(
-        "document.querySelector('[data-el=loss-chart]').data?.[0].x.length >= 3", timeout=WAIT_MS
+    page.wait_for_function(  # a function, not an expression: the pages' CSP forbids eval
+        "() => document.querySelector('[data-el=loss-chart]').data?.[0].x.length >= 3",
+        timeout=WAIT_MS,
     )
 
     resumed: list[str | None] = []
@@ -421,7 +422,7 @@ def test_reload_mid_training_resumes_the_stream_then_cancel(tab: Tab) -> None:
     drawn = tab.chart_points("loss-chart")[0]
     assert drawn >= 3, "the reloaded page did not draw the history"
     page.wait_for_function(
-        f"document.querySelector('[data-el=loss-chart]').data[0].x.length >= {drawn + 2}"
+        f"() => document.querySelector('[data-el=loss-chart]').data[0].x.length >= {drawn + 2}"
     )
     assert resumed, "the reloaded page did not follow the job"
     assert int(resumed[0] or 0) > drawn, "the stream was not resumed after the history"
@@ -500,7 +501,7 @@ def test_a_long_run_is_redrawn_from_the_downsampled_history(tab: Tab) -> None:
     job_id = submit(tab.server.client, **LONG_RUN)
     page = tab.page
     page.goto(f"/jobs/{job_id}")  # not waiting for the network to be idle: it streams
-    page.wait_for_function("window.Plotly")
+    page.wait_for_function("() => window.Plotly")
     count_calls(page, "extendTraces")
     page.wait_for_selector("[data-el=status][data-status=succeeded]", timeout=WAIT_MS)
     page.wait_for_selector("[data-el=results]:not([hidden])")

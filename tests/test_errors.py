@@ -137,14 +137,14 @@ def test_settings_read_the_environment_and_hide_the_token(
 ) -> None:
     monkeypatch.setenv("SSOTS_HOME", str(tmp_path))
     monkeypatch.setenv("SSOTS_DATABASE_URL", "sqlite:///elsewhere.db")
-    monkeypatch.setenv("SSOTS_API_TOKEN", "t0ken-for-tests-only")
+    monkeypatch.setenv("SSOTS_API_TOKEN", "t0ken-for-tests-only-0123456789abcdef")
     monkeypatch.setenv("SSOTS_REQUEUE_INTERRUPTED", "1")
     monkeypatch.setenv("SSOTS_MAX_UPLOAD_MB", "3")
     monkeypatch.setenv("SSOTS_QUEUE_LIMIT", "")  # empty: the default
     settings = Settings.from_env()
     assert settings.database_url == "sqlite:///elsewhere.db"
     assert settings.api_token is not None
-    assert settings.api_token.get_secret_value() == "t0ken-for-tests-only"
+    assert settings.api_token.get_secret_value() == "t0ken-for-tests-only-0123456789abcdef"
     assert settings.requeue_interrupted
     assert (settings.max_upload_bytes, settings.queue_limit) == (3 * 1024 * 1024, 100)
     assert "t0ken" not in repr(settings)

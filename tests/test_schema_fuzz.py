@@ -18,15 +18,19 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from ssots.web import create_app
+from ssots.web.security import allowed_hosts
 from web_support import make_settings
 
 pytestmark = pytest.mark.slow
 
 
 _HOME = tempfile.TemporaryDirectory(prefix="ssots-fuzz-")  # removed when pytest exits
-schema = schemathesis.openapi.from_asgi(  # jobs stay queued: no workers
-    "/openapi.json", create_app(make_settings(Path(_HOME.name), queue_limit=20), workers=0)
+_APP = create_app(  # jobs stay queued: no workers; schemathesis's client says testserver
+    make_settings(Path(_HOME.name), queue_limit=20),
+    workers=0,
+    allowed_hosts=allowed_hosts(["testserver"]),
 )
+schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
 
 
 @schema.parametrize()

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import typer.main
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 import ssots
@@ -17,7 +16,7 @@ from ssots.cli import app
 from ssots.spec import FIELDS, RunSpec, field_schema, settings_table, vocabulary
 from ssots.web import create_app
 from ssots.web.schemas import TrainRequest
-from web_support import make_settings
+from web_support import TestClient, make_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

@@ -21,9 +21,23 @@ from ssots.config import Settings, variable
 
 with warnings.catch_warnings():  # Starlette suggests httpx2, which is not needed here
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    from fastapi.testclient import TestClient
+    from fastapi.testclient import TestClient as StarletteTestClient
 
 __all__ = ["TestClient"]
+
+LOOPBACK_URL = "http://127.0.0.1"
+"""Where test clients send requests: a name the app answers (it refuses other hosts,
+Starlette's default ``testserver`` among them)."""
+
+
+class TestClient(StarletteTestClient):
+    """Starlette's test client, sending ``Host: 127.0.0.1`` as a local browser or curl
+    would (the app answers only the names of its own address)."""
+
+    __test__ = False  # not a test class, despite the name
+
+    def __init__(self, app: Any, base_url: str = LOOPBACK_URL, **kwargs: Any) -> None:
+        super().__init__(app, base_url=base_url, **kwargs)
 
 FAST = {"demoDays": 200, "epochs": 5}
 """Body fields of a job that trains in well under a second."""

@@ -8,6 +8,9 @@
 | SSOTS_REQUEUE_INTERRUPTED | 1: re-queue jobs a dead worker left running | 0 (mark failed) |
 | SSOTS_MAX_UPLOAD_MB | largest accepted upload | 200 |
 | SSOTS_QUEUE_LIMIT | most queued jobs before the API answers 429 | 100 |
+| SSOTS_ALLOWED_HOSTS | more `Host` names the server answers (comma-separated) | none |
+| SSOTS_MAX_STREAMS | most open event streams (SSE) in total | 100 |
+| SSOTS_MAX_STREAMS_PER_CLIENT | most open event streams per client address | 10 |
 
 ``Settings`` is a pydantic-settings model: each field reads the variable ``SSOTS_<NAME>``
 (an empty variable counts as unset). Build it with ``Settings.from_env()``, which turns
@@ -19,16 +22,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import PositiveInt, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from ssots.errors import ParameterError
 
 PREFIX = "SSOTS_"
 DEFAULT_HOME = Path("~/.ssots")
+MIN_TOKEN_LENGTH = 32
+"""Shortest accepted API token (``openssl rand -hex 32`` makes one of 64)."""
 _EXPECTED = {
     "home": ("a folder", "~/.ssots"),
     "database_url": ("an SQLAlchemy URL", "sqlite:////var/lib/ssots/ssots.db"),
@@ -36,6 +46,9 @@ _EXPECTED = {
     "requeue_interrupted": ("1 or 0", "1"),
     "max_upload_mb": ("a whole number >= 1", "200"),
     "queue_limit": ("a whole number >= 1", "100"),
+    "allowed_hosts": ("comma-separated host names", "ssots.example.org,192.168.1.10"),
+    "max_streams": ("a whole number >= 1", "100"),
+    "max_streams_per_client": ("a whole number >= 1", "10"),
 }
 """Field -> what its variable must hold and an example, for error messages."""
 
@@ -82,6 +95,12 @@ class Settings(BaseSettings):
     """Largest accepted upload, MB."""
     queue_limit: PositiveInt = 100
     """Most queued jobs before the API answers 429."""
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    """``Host`` names the server answers besides its loopback names (DNS rebinding guard)."""
+    max_streams: PositiveInt = 100
+    """Most event streams open at once; beyond it the API answers 429."""
+    max_streams_per_client: PositiveInt = 10
+    """Most event streams one client address holds open at once."""
 
     @classmethod
     def settings_customise_sources(
@@ -101,6 +120,33 @@ class Settings(BaseSettings):
     @classmethod
     def _expand_home(cls, home: Path) -> Path:
         return home.expanduser()
+
+    @field_validator("api_token")
+    @classmethod
+    def _check_token(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is None:
+            return None
+        value = token.get_secret_value()
+        if value != value.strip():
+            raise ValueError(
+                "has leading or trailing whitespace (a copied newline?), which no client "
+                "would send: remove it"
+            )
+        if len(value) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"is {len(value)} characters long; use at least {MIN_TOKEN_LENGTH}, "
+                "e.g. the output of `openssl rand -hex 32`"
+            )
+        return token
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, hosts: Any) -> Any:
+        if isinstance(hosts, str):
+            hosts = hosts.split(",")
+        if isinstance(hosts, list | tuple):
+            hosts = tuple(host.strip().lower() for host in hosts if host.strip())
+        return hosts
 
     @model_validator(mode="before")
     @classmethod
@@ -153,6 +199,9 @@ def variable(field: str) -> str:
 def _parameter_error(exc: ValidationError) -> ParameterError:
     error: dict[str, Any] = exc.errors(include_url=False)[0]
     field = str(error["loc"][0]) if error["loc"] else ""
+    if field == "api_token":  # a secret: its message never shows the value
+        reason = error["ctx"]["error"] if error["type"] == "value_error" else "must be text"
+        return ParameterError(f"`{variable(field)}` {reason}")
     rule, example = _EXPECTED.get(field, ("valid", ""))
     given = error.get("input")
     return ParameterError(

@@ -11,6 +11,11 @@ import typer
 from ssots.cli._app import app, err_console
 from ssots.errors import ParameterError
 
+KEEP_ALIVE_SECONDS = 5
+"""Seconds an idle keep-alive connection stays open."""
+MAX_HEAD_BYTES = 16 * 1024
+"""Largest request line plus headers uvicorn's h11 parser buffers."""
+
 
 @app.command("serve")
 def serve_command(
@@ -34,18 +39,32 @@ def serve_command(
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
     ] = True,
+    allowed_hosts: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allowed-hosts",
+            metavar="NAMES",
+            help="More Host names to answer, comma-separated or repeated ('*': any); "
+            "added to SSOTS_ALLOWED_HOSTS.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the API at http://HOST:PORT/api (docs at /docs) and run training jobs.
 
     Binds 127.0.0.1 by default. Any other host needs SSOTS_API_TOKEN (clients send
-    `Authorization: Bearer <token>`) unless --insecure is given.
+    `Authorization: Bearer <token>`) unless --insecure is given. Requests must name the
+    server in their Host header: 127.0.0.1, localhost, [::1], the --host address, or a
+    name of --allowed-hosts.
     """
     import uvicorn
 
     from ssots.config import Settings
     from ssots.web import create_app
+    from ssots.web.security import allowed_hosts as host_names
 
     settings = Settings.from_env()
+    extra = [name for option in allowed_hosts or () for name in option.split(",")]
+    hosts = host_names([*settings.allowed_hosts, *extra], bind=host)
     if not is_loopback(host) and settings.api_token is None:
         if not insecure:
             raise ParameterError(
@@ -54,11 +73,21 @@ def serve_command(
             )
         err_console.print(f"[bold red]Warning:[/] serving on {host} without an API token")
     uvicorn.run(
-        create_app(settings, workers=workers, threads_per_worker=threads_per_worker),
+        create_app(
+            settings,
+            workers=workers,
+            threads_per_worker=threads_per_worker,
+            allowed_hosts=hosts,
+        ),
         host=host,
         port=port,
         access_log=access_log,
         timeout_graceful_shutdown=3,
+        # An idle keep-alive connection is closed after 5 s; a request head may not grow
+        # past 16 KiB (h11; httptools has its own fixed limits). uvicorn has no timeout
+        # for a slow request head; a stalled body is cut off by security.RequestGuard.
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
     )
 
 

@@ -9,7 +9,7 @@ added to this same app by ``create_app``.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import anyio
@@ -22,10 +22,20 @@ from ssots.store import open_database
 from ssots.store.datasets import DatasetRegistry
 from ssots.store.jobs import JobStore
 from ssots.web.api import install_api
+from ssots.web.api.health import HEALTH_THREADS
 from ssots.web.deps import Services
-from ssots.web.docs import install_docs
+from ssots.web.docs import DOC_PATHS, install_docs
 from ssots.web.errors import install_error_handlers
+from ssots.web.limits import StreamSlots
 from ssots.web.pages import install_pages
+from ssots.web.security import SecurityHeaders, TrustedHosts
+from ssots.web.security import allowed_hosts as host_names
+
+HANDLER_THREADS = 8
+"""Threads running sync handlers at once (anyio's default is 40). Fewer than the
+database pool's connections, so the event loop's own reads never wait for one, and few
+enough that a burst of writes, which the database serialises anyway, does not crowd the
+event loop out of the interpreter."""
 
 DESCRIPTION = """Train interpretable Q-score models on crypto price history.
 
@@ -33,6 +43,7 @@ DESCRIPTION = """Train interpretable Q-score models on crypto price history.
 `GET /api/train?jobId=` reports its progress and results. `/api/jobs` lists, follows (SSE)
 and cancels jobs; `/api/datasets` lists, uploads and deletes datasets. With
 `SSOTS_API_TOKEN` set, every route but `/api/health` needs `Authorization: Bearer <token>`.
+Requests must name the server in `Host`; state-changing ones from another origin are refused.
 """
 
 
@@ -41,6 +52,7 @@ def create_app(
     *,
     workers: int | None = None,
     threads_per_worker: int | None = None,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> FastAPI:
     """Build the app: open (and migrate) the database, wire the routers, and run a job
     manager with ``workers`` local worker processes while the app is up.
@@ -51,8 +63,11 @@ def create_app(
             API only (another process runs the jobs).
         threads_per_worker: native threads of each worker process (default: the cores
             divided among the workers, at least 1).
+        allowed_hosts: the ``Host`` names answered (``*``: any); default: the loopback
+            names and ``settings.allowed_hosts`` (``ssots serve`` adds the bound address).
     """
     settings = settings or Settings.from_env()
+    hosts = host_names(settings.allowed_hosts) if allowed_hosts is None else allowed_hosts
     database = open_database(settings)
     store = JobStore(database)
     workers = (os.cpu_count() or 1) if workers is None else workers
@@ -69,10 +84,13 @@ def create_app(
         jobs=store,
         datasets=DatasetRegistry(settings, database),
         manager=manager,
+        health_threads=anyio.CapacityLimiter(HEALTH_THREADS),
+        streams=StreamSlots(total=settings.max_streams, per_client=settings.max_streams_per_client),
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = HANDLER_THREADS
         if manager is not None:
             await anyio.to_thread.run_sync(manager.start)
         try:
@@ -95,4 +113,6 @@ def create_app(
     install_api(app, settings)
     install_pages(app)
     install_docs(app)
+    app.add_middleware(TrustedHosts, hosts=list(hosts))
+    app.add_middleware(SecurityHeaders, docs_paths=DOC_PATHS)  # outermost: every answer
     return app

@@ -1,15 +1,15 @@
-"""What request handlers share: the services of the app (settings, stores, job manager)
-and the bearer-token check (FastAPI's ``HTTPBearer``, which also documents the scheme in
-the OpenAPI schema of every route it guards)."""
+"""What request handlers share: the services of the app (settings, stores, job manager,
+event-stream slots) and the bearer-token check (FastAPI's ``HTTPBearer``, which also
+documents the scheme in the OpenAPI schema of every route it guards; ``security.RequestGuard``
+makes the same check before a body is read)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -19,6 +19,8 @@ from ssots.jobs import JobManager
 from ssots.store import Database
 from ssots.store.datasets import DatasetRegistry
 from ssots.store.jobs import JobStore
+from ssots.web.limits import StreamSlots
+from ssots.web.security import MISSING_TOKEN, ApiToken
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,9 @@ class Services:
     jobs: JobStore
     datasets: DatasetRegistry
     manager: JobManager | None
+    streams: StreamSlots
+    health_threads: anyio.CapacityLimiter
+    """Threads of the health check, apart from the pool the other handlers share."""
 
     def jobs_changed(self) -> None:
         """Tell the job manager to look at the queue now (jobs are picked up anyway)."""
@@ -55,26 +60,19 @@ bearer = HTTPBearer(
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def token_guard(token: str) -> Callable[[HTTPAuthorizationCredentials | None], Awaitable[None]]:
+def token_guard(
+    token: ApiToken,
+) -> Callable[[HTTPAuthorizationCredentials | None], Awaitable[None]]:
     """A dependency requiring ``Authorization: Bearer <token>`` (compared in constant
     time).
 
     Raises (from the dependency):
         AuthenticationError: the token is missing or wrong (401).
     """
-    expected = _digest(token)
 
     async def require_token(credentials: Credentials) -> None:
-        given = "" if credentials is None else credentials.credentials
-        if credentials is None or not hmac.compare_digest(_digest(given), expected):
-            raise AuthenticationError(
-                "missing or wrong API token: send the header `Authorization: Bearer "
-                "<token>` with the server's SSOTS_API_TOKEN"
-            )
+        given = None if credentials is None else f"Bearer {credentials.credentials}"
+        if not token.accepts(given):
+            raise AuthenticationError(MISSING_TOKEN)
 
     return require_token
-
-
-def _digest(text: str) -> bytes:
-    """Equal-length digests, so the comparison does not reveal the token's length."""
-    return hashlib.sha256(text.encode()).digest()

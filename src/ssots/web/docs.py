@@ -18,6 +18,9 @@ ASSETS = "/docs-assets"
 ASSETS_PACKAGE = ("fastapi_offline", "static")
 """(package, folder) holding swagger-ui-bundle.js, swagger-ui.css, redoc.standalone.js
 and favicon.png."""
+DOC_PATHS = ("/docs", "/redoc", "/docs/oauth2-redirect")
+"""The documentation pages (their inline start-up scripts need their own
+Content-Security-Policy, ``security.DOCS_POLICY``)."""
 SWAGGER_UI_PARAMETERS = {"validatorUrl": None}
 """No badge from the online validator: the page asks nothing of another host."""
 

@@ -1,13 +1,19 @@
-"""The upload size limit, enforced while the body streams in: a declared Content-Length
-over the limit is refused before reading anything, and a body that grows past it is cut
-off as soon as it does. Either way the client gets 413 with a JSON message."""
+"""The service's limits on what clients hold: the upload size, enforced while the body
+streams in (a declared Content-Length over the limit is refused before reading anything,
+and a body that grows past it is cut off as soon as it does; either way 413 with a JSON
+message), and the number of open event streams, in total and per client address (429
+with Retry-After beyond either)."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 from fastapi import HTTPException
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ssots.errors import QueueFullError
 
 MULTIPART_OVERHEAD = 64 * 1024
 """Bytes a multipart body may carry beyond the file itself (boundaries, headers, name)."""
@@ -59,3 +65,46 @@ class UploadLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+class StreamLimitError(QueueFullError):
+    """Too many event streams are open (in total or from the client): 429 with
+    Retry-After, like a full job queue."""
+
+
+class StreamSlots:
+    """Counts of open event streams, in total and per client; used on the event loop only.
+
+    Args:
+        total: most streams open at once.
+        per_client: most streams one client address holds open.
+    """
+
+    def __init__(self, *, total: int, per_client: int) -> None:
+        self.total = total
+        self.per_client = per_client
+        self.open: Counter[str] = Counter()
+
+    def acquire(self, client: str) -> None:
+        """Take a slot for ``client``.
+
+        Raises:
+            StreamLimitError: the server or the client has as many streams as allowed.
+        """
+        if self.open[client] >= self.per_client:
+            raise StreamLimitError(
+                f"this client already follows {self.open[client]} event streams (the limit, "
+                "SSOTS_MAX_STREAMS_PER_CLIENT); close one, or poll GET /api/train?jobId="
+            )
+        if self.open.total() >= self.total:
+            raise StreamLimitError(
+                f"the server already serves {self.total} event streams (the limit, "
+                "SSOTS_MAX_STREAMS); retry later, or poll GET /api/train?jobId="
+            )
+        self.open[client] += 1
+
+    def release(self, client: str) -> None:
+        """Give ``client``'s slot back."""
+        self.open[client] -= 1
+        if self.open[client] <= 0:
+            del self.open[client]

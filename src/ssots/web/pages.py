@@ -90,7 +90,14 @@ def overview(request: Request) -> HTMLResponse:
 
 @router.get("/training")
 def training(request: Request) -> HTMLResponse:
-    """The training form, the live job view and the training history."""
+    """The training form, the live job view and the training history; ``?job=ID`` shows
+    that job (an ``ID`` that is not a job id is a 404 page: the page's script never sees
+    it)."""
+    job_id = request.query_params.get("job")
+    if job_id is not None and not JOB_ID.fullmatch(job_id):
+        return _page(
+            request, "not_found.html", "/training", "Not found", 404, what=f"job {job_id[:40]!r}"
+        )
     return _page(
         request,
         "training.html",

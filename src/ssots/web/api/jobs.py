@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import FileResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
@@ -27,6 +27,8 @@ SSE_POLL_SECONDS = 0.25
 when a stream is quiet for 15 s)."""
 SSE_PAGE = 500
 """Most events read from the database at once."""
+MAX_EVENT_ID = 2**53 - 1
+"""Largest ``Last-Event-ID`` (event numbers are database integers; JavaScript's too)."""
 
 
 async def existing_job(services: ServicesDep, job_id: JobId) -> str:
@@ -38,6 +40,21 @@ async def existing_job(services: ServicesDep, job_id: JobId) -> str:
     """
     await anyio.to_thread.run_sync(services.jobs.get, job_id)
     return job_id
+
+
+async def stream_slot(services: ServicesDep, request: Request) -> AsyncIterator[None]:
+    """Hold one of the server's event-stream slots for the client while its stream is open
+    (a dependency whose exit runs after the response has ended).
+
+    Raises:
+        StreamLimitError: the server or the client has as many streams open as allowed.
+    """
+    client = request.client.host if request.client else ""
+    services.streams.acquire(client)
+    try:
+        yield
+    finally:
+        services.streams.release(client)
 
 
 @router.get(
@@ -94,24 +111,30 @@ def cancel_job(services: ServicesDep, job_id: JobId) -> dict[str, Any]:
     response_class=EventSourceResponse,
     responses={
         200: {"description": "epoch and stage events, then one `done` event"},
-        **stream_error_responses(401, 404, 422),
+        **stream_error_responses(401, 404, 422, 429),
     },
     summary="Live progress as Server-Sent Events (resumable with Last-Event-ID)",
 )
 async def job_events(
     services: ServicesDep,
     job_id: Annotated[str, Depends(existing_job)],
-    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+    _slot: Annotated[None, Depends(stream_slot)],
+    last_event_id: Annotated[
+        int | None,
+        Header(ge=0, le=MAX_EVENT_ID, description="number of the last event received"),
+    ] = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """Every event after ``Last-Event-ID`` (``id`` = the event's number): ``stage`` and
     ``epoch`` events as they are written, then one ``done`` event with the final job,
-    after which the stream ends.
+    after which the stream ends. A ``Last-Event-ID`` that is not a whole number in
+    0..2^53-1 answers 422; beyond ``SSOTS_MAX_STREAMS`` open streams in total, or
+    ``SSOTS_MAX_STREAMS_PER_CLIENT`` from one client address, 429.
 
     The job's status is read before its events, so every event written before it became
     final is sent before ``done``.
     """
     store = services.jobs
-    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    after = last_event_id or 0
     while True:
         status = (await anyio.to_thread.run_sync(store.status, job_id)).status
         events = await anyio.to_thread.run_sync(store.events_after, job_id, after, SSE_PAGE)

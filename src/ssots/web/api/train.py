@@ -31,16 +31,14 @@ _LISTED = 20
     responses=error_responses(400, 401, 422, 429),
     summary="Queue a training job (the earlier dashboard's body works unchanged)",
 )
-def submit_training(
-    services: ServicesDep, body: Annotated[TrainRequest | None, Body()] = None
-) -> TrainAccepted:
+def submit_training(services: ServicesDep, body: Annotated[TrainRequest, Body()]) -> TrainAccepted:
     """Validate the request, check the dataset exists, and queue a job (202).
 
-    Every field is optional. Invalid values answer 422 naming each field; an unknown
-    dataset or strategy answers 422 with the valid choices; a full queue answers 429 with
-    Retry-After and creates nothing.
+    The body is a JSON object (``{}`` trains with every default: no body at all answers
+    422, so a bare cross-site POST queues nothing); every field is optional. Invalid
+    values answer 422 naming each field; an unknown dataset or strategy answers 422 with
+    the valid choices; a full queue answers 429 with Retry-After and creates nothing.
     """
-    body = body or TrainRequest()
     spec = _spec(body, _dataset(body, services))
     row = services.jobs.create(
         spec=spec.model_dump(mode="json"),
