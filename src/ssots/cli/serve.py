@@ -30,11 +30,13 @@ def serve_command(
     """Serve the API at http://HOST:PORT/api (docs at /docs) and run training jobs.
 
     Binds 127.0.0.1 by default. Any other host needs SSOTS_API_TOKEN (clients send
-    `Authorization: Bearer <token>`) unless --insecure is given.
+    `Authorization: Bearer <token>`) unless --insecure is given. One server owns an
+    SQLite home: a second one on the same SSOTS_HOME refuses to start.
     """
     import uvicorn
 
     from ssots.config import Settings
+    from ssots.store.home import HomeLock, locks_home
     from ssots.web import create_app
 
     settings = Settings.from_env()
@@ -45,13 +47,19 @@ def serve_command(
                 "to a long random secret, or pass --insecure to serve without a token"
             )
         err_console.print(f"[bold red]Warning:[/] serving on {host} without an API token")
-    uvicorn.run(
-        create_app(settings, workers=workers),
-        host=host,
-        port=port,
-        access_log=access_log,
-        timeout_graceful_shutdown=3,
-    )
+    # Before anything else touches the home: a second server must leave the first's jobs be.
+    lock = HomeLock.acquire(settings.home, host=host, port=port) if locks_home(settings) else None
+    try:
+        uvicorn.run(
+            create_app(settings, workers=workers, home_lock=lock),
+            host=host,
+            port=port,
+            access_log=access_log,
+            timeout_graceful_shutdown=3,
+        )
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def is_loopback(host: str) -> bool:

@@ -20,6 +20,7 @@ from ssots.config import Settings
 from ssots.jobs import JobManager, LocalExecutor
 from ssots.store import open_database
 from ssots.store.datasets import DatasetRegistry
+from ssots.store.home import HomeLock, clean_scratch, locks_home
 from ssots.store.jobs import JobStore
 from ssots.web.api import install_api
 from ssots.web.deps import Services
@@ -36,14 +37,25 @@ and cancels jobs; `/api/datasets` lists, uploads and deletes datasets. With
 """
 
 
-def create_app(settings: Settings | None = None, *, workers: int | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    workers: int | None = None,
+    home_lock: HomeLock | None = None,
+) -> FastAPI:
     """Build the app: open (and migrate) the database, wire the routers, and run a job
     manager with ``workers`` local worker processes while the app is up.
+
+    On an SQLite home the app runs under the home lock: ``home_lock`` when given (``ssots
+    serve`` takes it before building the app), else one taken at start-up (refused with
+    ``HomeLockedError`` if another server holds it). Under the lock, the scratch folder
+    is emptied and jobs a dead server left running are recovered.
 
     Args:
         settings: where state lives and the service's limits (default: environment).
         workers: most jobs training at once (default: the number of cores); 0 serves the
             API only (another process runs the jobs).
+        home_lock: the lock of ``settings.home``, already held by the caller.
     """
     settings = settings or Settings.from_env()
     database = open_database(settings)
@@ -66,14 +78,21 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if manager is not None:
-            await anyio.to_thread.run_sync(manager.start)
+        taken = None
+        if home_lock is None and locks_home(settings):
+            taken = HomeLock.acquire(settings.home)
+        if home_lock is not None or taken is not None:
+            clean_scratch(settings.home)  # what a crashed server left mid-upload
         try:
+            if manager is not None:
+                await anyio.to_thread.run_sync(manager.start)  # recovery: under the lock
             yield
         finally:
             if manager is not None:
                 await anyio.to_thread.run_sync(manager.stop)
             database.engine.dispose()
+            if taken is not None:
+                taken.release()
 
     app = FastAPI(
         title="SSO-TS",
