@@ -248,6 +248,18 @@ def test_an_older_dataset_gets_its_canonical_frame_once_on_first_use(
     assert client.get(f"/api/datasets/{dataset['id']}").status_code == 200
 
 
+def test_a_damaged_canonical_frame_is_rebuilt_from_the_original(
+    client: TestClient, home: Path
+) -> None:
+    dataset = upload(client, bars_csv(250), "damaged.csv").json()
+    canonical = home / "datasets" / dataset["sha256"] / CANONICAL_FILE
+    canonical.write_bytes(b"PAR1 not really")
+    record = DatasetRegistry(make_settings(home)).get(dataset["id"])
+    frame = load_record(record).frame
+    pd.testing.assert_frame_equal(frame, load(record.path)[0], check_freq=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(canonical), frame, check_freq=False)
+
+
 # -- 9. a read-only or full home ---------------------------------------------------------------
 
 

@@ -307,21 +307,22 @@ def read_canonical(record: DatasetRecord) -> pd.DataFrame | None:
 
 
 def store_canonical(record: DatasetRecord, frame: pd.DataFrame) -> None:
-    """Store the canonical ``frame`` of ``record`` (as loaded from its original file).
+    """Store the canonical ``frame`` of ``record`` (as loaded from its original file),
+    replacing a damaged one.
 
     Raises:
         HomeNotWritableError: the home folder refused the file.
     """
-    _store_canonical(record.path.parent, frame)
+    _store_canonical(record.path.parent, frame, replace=True)
 
 
-def _store_canonical(folder: Path, frame: pd.DataFrame) -> None:
+def _store_canonical(folder: Path, frame: pd.DataFrame, *, replace: bool = False) -> None:
     try:
         import pyarrow  # noqa: F401  (pandas writes Parquet with it)
     except ImportError:
         return
     target = folder / CANONICAL_FILE
-    if not target.exists():
+    if replace or not target.exists():
         atomic_write(target, frame.to_parquet, what="the dataset's canonical frame")
 
 
