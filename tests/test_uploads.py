@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from ssots.data import MIN_ROWS, demo
+from ssots.store.datasets import CANONICAL_FILE
 from ssots.web import create_app
 from web_support import TestClient, make_settings
 
@@ -59,6 +60,36 @@ def _zip_bomb() -> bytes:
     return buffer.getvalue()
 
 
+def _parquet_bomb(rows: int) -> bytes:
+    """``rows`` valid OHLCV bars in a few kilobytes (constant prices, delta-encoded
+    times): small on the wire, hundreds of megabytes once decoded."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ones = pa.array(np.ones(rows))
+    times = pa.array(1_500_000_000 + 60 * np.arange(rows, dtype=np.int64))
+    prices = dict.fromkeys(("open", "high", "low", "close", "volume"), ones)
+    buffer = io.BytesIO()
+    pq.write_table(
+        pa.table({"time": times, **prices}),
+        buffer,
+        column_encoding={"time": "DELTA_BINARY_PACKED"},
+        use_dictionary=list(prices),
+        compression="zstd",
+    )
+    return buffer.getvalue()
+
+
+def _million_columns() -> bytes:
+    """A header of a million fields and ordinary rows, under the 2 MB limit."""
+    header = b"time,open,high,low,close,volume" + b",x" * (1_000_000 - 6)
+    return header + b"\n" + csv(bars()).split(b"\n", 1)[1]
+
+
+def _extra_columns(frame: pd.DataFrame, count: int) -> pd.DataFrame:
+    return pd.DataFrame(1.0, index=frame.index, columns=[f"extra{i}" for i in range(count)])
+
+
 def _bad_corpus() -> dict[str, tuple[bytes, str]]:
     frame = bars()
     header = b"time,open,high,low,close,volume\n"
@@ -89,6 +120,10 @@ def _bad_corpus() -> dict[str, tuple[bytes, str]]:
         "png renamed .csv": (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, "chart.csv"),
         "corrupt parquet": (b"PAR1" + b"\x00garbage" * 100, "prices.parquet"),
         "too large": (header + b"2024-01-01,1,1,1,1,1\n" * (LIMIT // 20 + 1000), "big.csv"),
+        "parquet bomb (3 million rows in a few KB)": (_parquet_bomb(3_000_000), "bomb.parquet"),
+        "parquet bomb renamed .csv": (_parquet_bomb(3_000_000), "bomb.csv"),
+        "a million columns": (_million_columns(), "wide.csv"),
+        "201 columns": (csv(pd.concat([frame, _extra_columns(frame, 195)], axis=1)), "w.csv"),
     }
 
 
@@ -213,7 +248,7 @@ def test_dataset_lifecycle(client: TestClient, home: Path) -> None:
     assert upload(client, content, "again.csv").json()["id"] == first["id"]  # same content
     stored = [path for path in (home / "datasets").rglob("*") if path.is_file()]
     assert stored
-    assert all(path.name.startswith("upload.") for path in stored)
+    assert all(path.name.startswith("upload.") or path.name == CANONICAL_FILE for path in stored)
     assert not (home.parent / "etc").exists()
     listed = client.get("/api/datasets").json()["datasets"]
     assert listed[0]["id"] == "demo"

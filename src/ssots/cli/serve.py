@@ -54,11 +54,13 @@ def serve_command(
     Binds 127.0.0.1 by default. Any other host needs SSOTS_API_TOKEN (clients send
     `Authorization: Bearer <token>`) unless --insecure is given. Requests must name the
     server in their Host header: 127.0.0.1, localhost, [::1], the --host address, or a
-    name of --allowed-hosts.
+    name of --allowed-hosts. One server owns an SQLite home: a second one on the same
+    SSOTS_HOME refuses to start.
     """
     import uvicorn
 
     from ssots.config import Settings
+    from ssots.store.home import HomeLock, locks_home
     from ssots.web import create_app
     from ssots.web.security import allowed_hosts as host_names
 
@@ -72,23 +74,30 @@ def serve_command(
                 "to a long random secret, or pass --insecure to serve without a token"
             )
         err_console.print(f"[bold red]Warning:[/] serving on {host} without an API token")
-    uvicorn.run(
-        create_app(
-            settings,
-            workers=workers,
-            threads_per_worker=threads_per_worker,
-            allowed_hosts=hosts,
-        ),
-        host=host,
-        port=port,
-        access_log=access_log,
-        timeout_graceful_shutdown=3,
-        # An idle keep-alive connection is closed after 5 s; a request head may not grow
-        # past 16 KiB (h11; httptools has its own fixed limits). uvicorn has no timeout
-        # for a slow request head; a stalled body is cut off by security.RequestGuard.
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
-    )
+    # Before anything else touches the home: a second server must leave the first's jobs be.
+    lock = HomeLock.acquire(settings.home, host=host, port=port) if locks_home(settings) else None
+    try:
+        uvicorn.run(
+            create_app(
+                settings,
+                workers=workers,
+                threads_per_worker=threads_per_worker,
+                allowed_hosts=hosts,
+                home_lock=lock,
+            ),
+            host=host,
+            port=port,
+            access_log=access_log,
+            timeout_graceful_shutdown=3,
+            # An idle keep-alive connection is closed after 5 s; a request head may not grow
+            # past 16 KiB (h11; httptools has its own fixed limits). uvicorn has no timeout
+            # for a slow request head; a stalled body is cut off by security.RequestGuard.
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        )
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 def is_loopback(host: str) -> bool:

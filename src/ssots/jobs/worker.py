@@ -1,6 +1,9 @@
 """A job's attempt inside a worker process: the training service (the function the CLI
 calls) with an event sink that writes progress to the database in batches, honours cancellation,
-and records the outcome and the weights file under ``$SSOTS_HOME/runs/<job id>``."""
+and records the outcome and the weights file under ``$SSOTS_HOME/runs/<job id>``.
+
+A weights file the home folder refuses (read-only, full) fails the job with that cause
+(no server path in the message) and keeps the trained parameters in the job's result."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ssots._threads import limit_threads, thread_report
+from ssots.artifacts import weights_document
 from ssots.config import Settings
 from ssots.errors import SsotsError
 from ssots.events import Event
@@ -22,6 +26,7 @@ from ssots.jobs.redact import redact
 from ssots.services.training import save_weights, train_run
 from ssots.spec import JobStatus, RunSpec
 from ssots.store import open_database
+from ssots.store.home import not_writable
 from ssots.store.jobs import (
     Attempt,
     JobLostError,
@@ -141,7 +146,14 @@ def execute(attempt: Attempt, store: JobStore, settings: Settings) -> JobStatus 
     try:
         spec = RunSpec.build(**attempt.spec)
         result = train_run(spec, settings, sink, files=False)
-        path, document = save_weights(result, settings.runs_dir / attempt.job_id / "weights.json")
+        try:
+            weights = settings.runs_dir / attempt.job_id / "weights.json"
+            path, document = save_weights(result, weights)
+        except OSError as exc:  # the training is kept: its parameters go to the job's row
+            message = str(not_writable(exc, "the weights file"))
+            return _finish(
+                store, sink, JobStatus.FAILED, message, **_job_results(weights_document(result))
+            )
     except JobLostError:
         return None
     except JobCancelledError:
@@ -150,7 +162,8 @@ def execute(attempt: Attempt, store: JobStore, settings: Settings) -> JobStatus 
         return _finish(store, sink, JobStatus.FAILED, redact(str(exc)))
     except Exception as exc:
         log.error("job %s crashed:\n%s", attempt.job_id, redact(traceback.format_exc()))
-        message = redact(f"internal error: {type(exc).__name__}: {exc}")
+        shown = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc  # no path
+        message = redact(f"internal error: {type(exc).__name__}: {shown}")
         return _finish(store, sink, JobStatus.FAILED, message)
     stopped = " (early stopping)" if result.stopped_early else ""
     message = f"finished: best epoch {result.best_epoch} of {len(result.history)}{stopped}"

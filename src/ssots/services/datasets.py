@@ -4,12 +4,21 @@ registering files and uploads (load first, then store).
 
 This is the one place that resolves ``--dataset``. Every function takes the ``Settings``
 it works with (callers pass them; nothing here reads the environment).
+
+Registered datasets are read from their stored canonical frame (``canonical.parquet``
+beside the original, written at registration); a dataset registered before that file
+existed is parsed once, at most ``PARSES_AT_ONCE`` at a time in this process, and its
+canonical frame stored then. Uploads are parsed in child processes (``UPLOAD_PARSERS``),
+``PARSES_AT_ONCE`` at a time, each stopped after ``UPLOAD_READ_SECONDS``.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import logging
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,10 +40,29 @@ from ssots.data.sources.reference import (
     parse_reference,
 )
 from ssots.errors import DataError, ParameterError
+from ssots.services._parsers import ParserPool
 from ssots.spec import DEFAULT_SEED, DEMO_DAYS, DEMO_FREQ
 
-if TYPE_CHECKING:  # the registry (and SQLAlchemy) loads only when a dataset is looked up
+if TYPE_CHECKING:  # the store (and SQLAlchemy) loads only when a dataset is looked up
     from ssots.store.datasets import DatasetRecord, DatasetRegistry
+
+log = logging.getLogger(__name__)
+
+PARSES_AT_ONCE = 2
+"""Most files parsed at once by one process for its API: uploads (in child processes)
+and registered datasets without a stored canonical frame (in threads)."""
+
+UPLOAD_READ_SECONDS = 60.0
+"""Longest time an upload may take to parse; its reader process is killed after it."""
+
+UPLOAD_PARSERS = ParserPool(PARSES_AT_ONCE, UPLOAD_READ_SECONDS)
+"""The child processes that parse uploads (started on the first upload)."""
+atexit.register(UPLOAD_PARSERS.close)
+
+_PARSES = threading.BoundedSemaphore(PARSES_AT_ONCE)
+_PARSING: dict[Path, threading.Lock] = {}
+"""One lock per content folder: readers of the same dataset wait for one parse."""
+_PARSING_GUARD = threading.Lock()
 
 # TODO(lead): the demo defaults come from ssots.spec (DEFAULT_SEED, DEMO_DAYS, DEMO_FREQ).
 
@@ -140,12 +168,37 @@ def resolve(
 
 
 def load_record(record: DatasetRecord) -> Dataset:
-    """The data of a registered dataset.
+    """The data of a registered dataset, read from its stored canonical frame; a dataset
+    without one (registered by an earlier version) is parsed from its original file, at
+    most ``PARSES_AT_ONCE`` at a time, and its canonical frame stored for next time.
 
     Raises:
         DataError: its file is gone or no longer loads.
     """
-    return _file_dataset(record.path, name=record.name, kind=record.source)
+    from ssots.store.datasets import read_canonical, store_canonical
+    from ssots.store.home import HomeNotWritableError
+
+    frame = read_canonical(record)
+    if frame is None:
+        with _PARSING_GUARD:
+            same = _PARSING.setdefault(record.path.parent, threading.Lock())
+        with same, _PARSES:
+            frame = read_canonical(record)  # another thread may have stored it meanwhile
+            if frame is None:
+                frame = _file_dataset(record.path, name=record.name, kind=record.source).frame
+                try:
+                    store_canonical(record, frame)
+                except HomeNotWritableError as exc:  # serve it anyway, parse again next time
+                    log.warning("dataset %s: %s", record.id, exc)
+    return Dataset(
+        name=record.name,
+        kind=record.source,
+        frame=frame,
+        sha256=record.sha256,
+        spacing=record.spacing,
+        path=str(record.path.resolve()),
+        repairs=tuple(record.report.get("repairs", ())),
+    )
 
 
 def register_file(
@@ -168,23 +221,45 @@ def register_file(
 
 
 def register_upload(
-    registry: DatasetRegistry, file: Path, *, name: str, max_expanded_bytes: int
+    registry: DatasetRegistry,
+    file: Path,
+    *,
+    name: str,
+    max_expanded_bytes: int,
+    shown_as: str = "the upload",
 ) -> DatasetRecord:
-    """Register an uploaded file under a sanitised display ``name``.
+    """Register an uploaded file under a sanitised display ``name`` (with a version
+    suffix when the name is taken, see ``DatasetRegistry.register``).
+
+    The file is parsed in a child process of ``UPLOAD_PARSERS`` (at most
+    ``PARSES_AT_ONCE`` at once, each stopped after ``UPLOAD_READ_SECONDS``), so a
+    pathological file neither blocks nor bloats the serving process.
+
+    Args:
+        registry: where to register it.
+        file: the uploaded bytes, spooled to a file.
+        name: the display name asked for.
+        max_expanded_bytes: largest decompressed (gzip) or decoded (Parquet) size.
+        shown_as: how messages name the file, e.g. the client's file name.
 
     Raises:
-        TooLargeError: a gzip upload expands past ``max_expanded_bytes``.
-        DataError: the file is not usable market data.
+        TooLargeError: a gzip or Parquet upload expands past ``max_expanded_bytes``.
+        DataError: the file is not usable market data, or took too long to read.
+        UnavailableError: ``PARSES_AT_ONCE`` uploads are being read and none finished
+            in time.
+        HomeNotWritableError: the home folder refused the files.
     """
     from ssots.store.datasets import safe_name
 
-    return register_file(
-        registry,
-        file,
-        name=safe_name(name, default="upload"),
-        source="upload",
-        max_expanded_bytes=max_expanded_bytes,
+    frame, report = UPLOAD_PARSERS.call(load_upload, file, max_expanded_bytes, what=shown_as)
+    return registry.register(
+        file, frame, report, name=safe_name(name, default="upload"), source="upload"
     )
+
+
+def load_upload(file: Path, max_expanded_bytes: int) -> tuple[pd.DataFrame, Any]:
+    """``load(file)`` with an upload's expansion limit: what a parser child runs."""
+    return load(file, max_expanded_bytes=max_expanded_bytes)
 
 
 def fetch(
@@ -208,6 +283,7 @@ def fetch(
         KaggleError: the download failed (nothing is registered then).
     """
     handle, symbol = kaggle.parse_handle(handle), kaggle.check_symbol(symbol)
+    file = kaggle.check_file(file)
     directory = kaggle.download(handle, force=force, retry=retry)
     files = tuple(kaggle.list_files(directory))
     entry = catalog_entry(handle)

@@ -1,12 +1,25 @@
 """The dataset registry: content-addressed files under ``$SSOTS_HOME/datasets``, one
 database row each. Persistence only: it stores a file that the caller has already loaded
-(``ssots.services.datasets`` loads, then registers), and loads nothing itself.
+(``ssots.services.datasets`` loads, then registers), and parses nothing itself.
+
+Each content folder ``datasets/<sha256>/`` holds the original file and, beside it,
+``canonical.parquet``: the canonical frame the loader made of it, written once at
+registration (or on first use for datasets registered before it existed), so previews
+and trainings read it back instead of parsing the original again. Without pyarrow there
+is no canonical file and callers parse the original.
+
+Names stay unique among uploads and local files: registering different content under a
+name already in use gives the newer dataset a version suffix (``prices (2)``), so the
+data that training by name uses is never silently replaced. A Kaggle file keeps its
+``kaggle:`` reference as its name (a forced re-download registers the newer content
+under the same name, and ``find`` returns the newest).
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +32,11 @@ from sqlalchemy import select
 from ssots.config import Settings
 from ssots.errors import DataError, NotFoundError
 from ssots.store.db import Database, open_database
+from ssots.store.home import atomic_write
 from ssots.store.tables import DatasetRow
+
+CANONICAL_FILE = "canonical.parquet"
+"""The canonical frame's file name in a dataset's content folder."""
 
 
 class LoadedReport(Protocol):
@@ -41,6 +58,10 @@ which the API also uses for "a registered dataset" as a whole)."""
 _ID = re.compile(r"^[0-9a-f]{12}$")
 _UNSAFE = re.compile(r"[^\w .()-]+")
 MAX_NAME = 200
+_VERSIONED = ("upload", "file")
+"""Sources whose names get a version suffix instead of repeating."""
+_NAMING = threading.Lock()
+"""Choosing a free name and inserting the row happen together (one server per home)."""
 
 
 @dataclass(frozen=True)
@@ -107,10 +128,13 @@ class DatasetRegistry:
         record it.
 
         The same content from the same source and handle is registered once: registering
-        it again returns the existing record. A failure leaves neither a row nor a file.
+        it again returns the existing record. Other content under a name in use by an
+        upload or a local file is registered as ``name (2)``, ``name (3)``, ...; the
+        record's ``name`` says which. A failure leaves neither a row nor a file.
 
         Raises:
             DataError: unknown ``source``, or a report without the file's sha256.
+            HomeNotWritableError: the home folder refused the files (read-only, full).
         """
         if source not in SOURCES:
             raise DataError(f"`source` must be one of {', '.join(SOURCES)}, got {source!r}")
@@ -120,9 +144,35 @@ class DatasetRegistry:
         if existing is not None:
             return existing
         file_name = safe_name(Path(file).name, default="data.csv")
+        if file_name == CANONICAL_FILE:
+            file_name = f"original-{file_name}"
         relative = Path(report.sha256) / file_name
         target = self.settings.datasets_dir / relative
         created = _copy_into_place(Path(file), target)
+        try:
+            _store_canonical(target.parent, frame)
+            with _NAMING:
+                return self._insert(
+                    name, source, handle, file_name, relative, target, frame, report
+                )
+        except BaseException:
+            if created:
+                shutil.rmtree(target.parent, ignore_errors=True)
+            raise
+
+    def _insert(
+        self,
+        name: str,
+        source: str,
+        handle: str | None,
+        file_name: str,
+        relative: Path,
+        target: Path,
+        frame: pd.DataFrame,
+        report: LoadedReport,
+    ) -> DatasetRecord:
+        if source in _VERSIONED:
+            name = self._free_name(name)
         row = DatasetRow(
             id=uuid.uuid4().hex[:12],
             name=name,
@@ -139,14 +189,23 @@ class DatasetRegistry:
             report={**report.to_dict(), "source": name},  # never a scratch or cache path
             added_at=datetime.now(UTC),
         )
-        try:
-            with self.database.session() as session:
-                session.add(row)
-        except BaseException:
-            if created:
-                shutil.rmtree(target.parent, ignore_errors=True)
-            raise
+        with self.database.session() as session:
+            session.add(row)
         return self._record(row)
+
+    def _free_name(self, name: str) -> str:
+        """``name``, or ``name (N)`` with the least N >= 2 no dataset is named yet."""
+        versions = DatasetRow.name.startswith(f"{name} (", autoescape=True)
+        with self.database.session() as session:
+            query = select(DatasetRow.name).where((DatasetRow.name == name) | versions)
+            taken = set(session.scalars(query))
+        version = 1
+        candidate = name
+        while candidate in taken:
+            version += 1
+            suffix = f" ({version})"
+            candidate = f"{name[: MAX_NAME - len(suffix)]}{suffix}"
+        return candidate
 
     def list(self) -> list[DatasetRecord]:
         """Every registered dataset, newest first."""
@@ -183,21 +242,23 @@ class DatasetRegistry:
             return None if row is None else self._record(row)
 
     def delete(self, dataset_id: str) -> None:
-        """Remove the record and, when no other record shares it, its file.
+        """Remove the record and, when no other record shares them, its file and its
+        content folder (with the canonical frame).
 
         Raises:
             DataError: malformed or unknown id.
         """
         record = self.get(dataset_id)
+        relative = str(record.path.relative_to(self.settings.datasets_dir))
         with self.database.session() as session:
             session.delete(session.get(DatasetRow, dataset_id))
-            shared = session.scalar(
-                select(DatasetRow.id).where(
-                    DatasetRow.path == str(record.path.relative_to(self.settings.datasets_dir))
-                )
+            others = set(
+                session.scalars(select(DatasetRow.path).where(DatasetRow.sha256 == record.sha256))
             )
-        if shared is None:
+        if not others:
             shutil.rmtree(record.path.parent, ignore_errors=True)
+        elif relative not in others:
+            record.path.unlink(missing_ok=True)
 
     def _find_same(self, sha256: str, source: str, handle: str | None) -> DatasetRecord | None:
         with self.database.session() as session:
@@ -228,6 +289,43 @@ class DatasetRegistry:
         )
 
 
+def canonical_path(record: DatasetRecord) -> Path:
+    """Where the canonical frame of ``record`` is (or will be) stored."""
+    return record.path.parent / CANONICAL_FILE
+
+
+def read_canonical(record: DatasetRecord) -> pd.DataFrame | None:
+    """The stored canonical frame of ``record``; None when there is none yet (or pyarrow
+    is missing, or the file is damaged: the caller parses the original)."""
+    path = canonical_path(record)
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_parquet(path)
+    except Exception:  # ImportError without pyarrow, or a damaged file: parse again
+        return None
+
+
+def store_canonical(record: DatasetRecord, frame: pd.DataFrame) -> None:
+    """Store the canonical ``frame`` of ``record`` (as loaded from its original file),
+    replacing a damaged one.
+
+    Raises:
+        HomeNotWritableError: the home folder refused the file.
+    """
+    _store_canonical(record.path.parent, frame, replace=True)
+
+
+def _store_canonical(folder: Path, frame: pd.DataFrame, *, replace: bool = False) -> None:
+    try:
+        import pyarrow  # noqa: F401  (pandas writes Parquet with it)
+    except ImportError:
+        return
+    target = folder / CANONICAL_FILE
+    if replace or not target.exists():
+        atomic_write(target, frame.to_parquet, what="the dataset's canonical frame")
+
+
 def safe_name(text: str, *, default: str) -> str:
     """``text`` as a safe file or display name: the one sanitiser of names a client or a
     dataset chose. Runs of anything but letters, digits, space, ``.``, ``_``, ``(``, ``)``
@@ -238,11 +336,12 @@ def safe_name(text: str, *, default: str) -> str:
 
 
 def _copy_into_place(source: Path, target: Path) -> bool:
-    """Copy atomically; returns False when identical content was already there."""
+    """Copy atomically; returns False when identical content was already there.
+
+    Raises:
+        HomeNotWritableError: the home folder refused the copy.
+    """
     if target.exists():
         return False
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.partial")
-    shutil.copyfile(source, partial)
-    partial.replace(target)
+    atomic_write(target, lambda partial: shutil.copyfile(source, partial), what="the data file")
     return True

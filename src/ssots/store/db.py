@@ -1,7 +1,11 @@
-"""Opening the database: engine set-up (SQLite in WAL mode by default) and migrations."""
+"""Opening the database: engine set-up (SQLite in WAL mode by default) and migrations;
+the errors of a database that cannot be used, translated here once: a damaged file is
+``DatabaseUnreadableError`` (one message, exit code 2), a write the file system refuses
+(read-only or full home) is ``HomeNotWritableError`` (503)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -9,9 +13,26 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from ssots.config import Settings
+from ssots.errors import SsotsError
+from ssots.store.home import HomeNotWritableError
+
+_WRITE_REFUSED = (
+    ("readonly database", "the home folder is read-only"),
+    ("disk is full", "the disk holding the home folder is full"),
+    ("unable to open database file", "the database file cannot be opened or created"),
+    ("disk i/o error", "the disk reported an I/O error"),
+)
+"""SQLite's messages for writes the file system refused -> what to tell the user."""
+_DAMAGED = ("file is not a database", "database disk image is malformed")
+
+
+class DatabaseUnreadableError(SsotsError):
+    """The database file is damaged or is not a database (exit code 2)."""
+
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -25,9 +46,20 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session that commits on success and rolls back on any error."""
-        with self.sessions() as session, session.begin():
-            yield session
+        """A session that commits on success and rolls back on any error.
+
+        Raises:
+            HomeNotWritableError: the file system refused a write (read-only, full).
+            DatabaseUnreadableError: the database file is damaged.
+        """
+        try:
+            with self.sessions() as session, session.begin():
+                yield session
+        except (sa_exc.DBAPIError, sqlite3.DatabaseError) as exc:
+            shown = translate(exc, "file")  # no server path: this may reach an API client
+            if shown is exc:
+                raise
+            raise shown from exc
 
 
 def open_database(settings: Settings, *, migrate: bool = True) -> Database:
@@ -36,17 +68,63 @@ def open_database(settings: Settings, *, migrate: bool = True) -> Database:
     Args:
         settings: where the database is.
         migrate: apply Alembic migrations to head (safe to repeat).
+
+    Raises:
+        DatabaseUnreadableError: the database file is damaged or not a database.
+        HomeNotWritableError: the home folder or the database cannot be written.
     """
     url = settings.database_url
     if url.startswith("sqlite"):
-        settings.home.mkdir(parents=True, exist_ok=True)
+        try:
+            settings.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HomeNotWritableError(
+                f"cannot create the home folder SSOTS_HOME={settings.home} "
+                f"({exc.strerror}); choose a folder this user may write"
+            ) from None
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
     if migrate:
-        upgrade(engine)
+        try:
+            upgrade(engine)
+        except (sa_exc.DBAPIError, sqlite3.DatabaseError) as exc:
+            engine.dispose()
+            shown = translate(exc, _shown(settings))
+            if shown is exc:
+                raise
+            raise shown from None
     return Database(engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
+
+
+def translate(exc: Exception, where: str) -> Exception:
+    """A database error as the error to show: ``DatabaseUnreadableError`` for a damaged
+    file, ``HomeNotWritableError`` for a refused write, else ``exc`` itself."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    if any(mark in text for mark in _DAMAGED):
+        return DatabaseUnreadableError(
+            f"the database {where} is damaged or is not an SSO-TS database ({text}); "
+            "restore it from a backup, or move it away to start with an empty one"
+        )
+    for mark, reason in _WRITE_REFUSED:
+        if mark in text:
+            return HomeNotWritableError(
+                f"the database cannot be written: {reason}; free some space or make "
+                "SSOTS_HOME writable, then try again"
+            )
+    return exc
+
+
+def _shown(settings: Settings) -> str:
+    """How messages name the database: the SQLite file's path (on this machine, for its
+    user), or the URL's driver and host without credentials."""
+    url = settings.database_url
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///")
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def upgrade(engine: Engine) -> None:

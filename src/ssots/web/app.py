@@ -20,6 +20,7 @@ from ssots.config import Settings
 from ssots.jobs import JobManager, LocalExecutor
 from ssots.store import open_database
 from ssots.store.datasets import DatasetRegistry
+from ssots.store.home import HomeLock, clean_scratch, locks_home
 from ssots.store.jobs import JobStore
 from ssots.web.api import install_api
 from ssots.web.api.health import HEALTH_THREADS
@@ -53,9 +54,15 @@ def create_app(
     workers: int | None = None,
     threads_per_worker: int | None = None,
     allowed_hosts: Sequence[str] | None = None,
+    home_lock: HomeLock | None = None,
 ) -> FastAPI:
     """Build the app: open (and migrate) the database, wire the routers, and run a job
     manager with ``workers`` local worker processes while the app is up.
+
+    On an SQLite home the app runs under the home lock: ``home_lock`` when given (``ssots
+    serve`` takes it before building the app), else one taken at start-up (refused with
+    ``HomeLockedError`` if another server holds it). Under the lock, the scratch folder
+    is emptied and jobs a dead server left running are recovered.
 
     Args:
         settings: where state lives and the service's limits (default: environment).
@@ -65,6 +72,7 @@ def create_app(
             divided among the workers, at least 1).
         allowed_hosts: the ``Host`` names answered (``*``: any); default: the loopback
             names and ``settings.allowed_hosts`` (``ssots serve`` adds the bound address).
+        home_lock: the lock of ``settings.home``, already held by the caller.
     """
     settings = settings or Settings.from_env()
     hosts = host_names(settings.allowed_hosts) if allowed_hosts is None else allowed_hosts
@@ -91,14 +99,21 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = HANDLER_THREADS
-        if manager is not None:
-            await anyio.to_thread.run_sync(manager.start)
+        taken = None
+        if home_lock is None and locks_home(settings):
+            taken = HomeLock.acquire(settings.home)
+        if home_lock is not None or taken is not None:
+            clean_scratch(settings.home)  # what a crashed server left mid-upload
         try:
+            if manager is not None:
+                await anyio.to_thread.run_sync(manager.start)  # recovery: under the lock
             yield
         finally:
             if manager is not None:
                 await anyio.to_thread.run_sync(manager.stop)
             database.engine.dispose()
+            if taken is not None:
+                taken.release()
 
     app = FastAPI(
         title="SSO-TS",

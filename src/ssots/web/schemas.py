@@ -233,10 +233,14 @@ class UploadResult(DatasetItem):
 
 
 class Health(BaseModel):
-    """The service is up and its database answers."""
+    """The service's state: ``ok`` while its database answers and its home folder can be
+    written, else ``degraded`` (answered with 503) with what is wrong in ``detail``."""
 
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"]
     version: str
+    database: bool = Field(description="the database answers a query")
+    home_writable: bool = Field(description="a file can be written into SSOTS_HOME")
+    detail: str | None = Field(default=None, description="what is wrong, when degraded")
 
 
 class ValidationIssue(BaseModel):

@@ -14,6 +14,8 @@ before it trains across a hole. Everything is vectorised: no per-row loops.
 Private modules (their names are public to each other, never used outside this package
 except ``_read.sniff``/``split_fields``/``gunzip``, which are re-exported here):
 
+- ``_limits``: ``MAX_ROWS``, ``MAX_COLUMNS``, ``MAX_DECODED_BYTES``, checked before any
+  table is decoded (Parquet by its footer, CSV by its line and header field counts).
 - ``_read``: bytes to a raw table (the one gzip guard, Parquet, encoding, banners, the
   one CSV sniffer).
 - ``_columns``: canonical column names and matching a table's columns to them.
@@ -34,6 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from ssots.data.market._columns import COLUMNS, PRICE_COLUMNS, index_as_column, map_columns
+from ssots.data.market._limits import MAX_COLUMNS, MAX_DECODED_BYTES, MAX_ROWS, check_shape
 from ssots.data.market._numbers import numeric_column
 from ssots.data.market._quality import (
     GAP_MULTIPLE,
@@ -60,7 +63,10 @@ from ssots.spec import min_rows_reason
 __all__ = [
     "COLUMNS",
     "GAP_MULTIPLE",
+    "MAX_COLUMNS",
+    "MAX_DECODED_BYTES",
     "MAX_GUNZIPPED_BYTES",
+    "MAX_ROWS",
     "MIN_ROWS",
     "OUTLIER_FACTOR",
     "PRICE_COLUMNS",
@@ -96,7 +102,9 @@ def load(
         path: the file to read.
         min_rows: fewest usable rows to accept (default MIN_ROWS = 134).
         max_expanded_bytes: largest decompressed size of a gzip file (default
-            ``MAX_GUNZIPPED_BYTES``, 4 GiB); an upload passes its own limit.
+            ``MAX_GUNZIPPED_BYTES``, 4 GiB) and largest estimated decoded size of a
+            Parquet table (default ``MAX_DECODED_BYTES``, 4 GiB); an upload passes its own
+            limit.
         gap_multiple: the report lists steps longer than this many median spacings as
             gaps (default 3).
 
@@ -104,8 +112,9 @@ def load(
         The canonical frame and a LoadReport (with the file's sha256).
 
     Raises:
-        TooLargeError: a gzip file expands past ``max_expanded_bytes``.
-        DataError: the file is missing, unreadable or not usable market data.
+        TooLargeError: a gzip file or a Parquet table expands past ``max_expanded_bytes``.
+        DataError: the file is missing, unreadable or not usable market data, or has more
+            than ``MAX_ROWS`` rows or ``MAX_COLUMNS`` columns (checked before parsing).
         ParameterError: ``min_rows`` is below 2, or ``gap_multiple`` is not above 1.
     """
     _check_min_rows(min_rows)
@@ -144,11 +153,13 @@ def normalize_frame(
         The canonical frame and a LoadReport (``sha256`` is None).
 
     Raises:
-        DataError: no time or close column, non-numeric prices, unparseable times, or
-            fewer than ``min_rows`` usable rows.
+        DataError: no time or close column, non-numeric prices, unparseable times,
+            fewer than ``min_rows`` usable rows, or more than ``MAX_ROWS`` rows or
+            ``MAX_COLUMNS`` columns.
         ParameterError: ``min_rows`` is below 2, or ``gap_multiple`` is not above 1.
     """
     _check_min_rows(min_rows)
+    check_shape(len(raw), len(raw.columns), source)
     table = index_as_column(raw)
     if table.empty:
         raise DataError(f"{source} has no data rows; pass a table with at least {min_rows} rows")

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from ssots.data.market._columns import PRICE_ALIASES, column_key
+from ssots.data.market._limits import check_parquet, check_text, unreadable_parquet
 from ssots.errors import DataError, TooLargeError
 
 _KLINE_COLUMNS = (
@@ -48,7 +49,7 @@ def parse_file(
     if data.startswith(GZIP_MAGIC):
         data = gunzip(data, path, limit=max_expanded_bytes)
     if data.startswith(b"PAR1") or path.suffix.lower() in _PARQUET_SUFFIXES:
-        return _read_parquet(data, path), {"format": "parquet"}
+        return _read_parquet(data, path, limit=max_expanded_bytes), {"format": "parquet"}
     if data.startswith(b"PK\x03\x04"):
         raise DataError(
             f"{path} is a ZIP archive or an Excel workbook, not CSV text; unzip it, or save "
@@ -94,18 +95,20 @@ def _size(count: int) -> str:
     return f"{count / 1024**2:g} MB" if count >= 1024**2 else f"{count:,} bytes"
 
 
-def _read_parquet(data: bytes, path: Path) -> pd.DataFrame:
+def _read_parquet(data: bytes, path: Path, *, limit: int | None = None) -> pd.DataFrame:
+    """The table of a Parquet file, its footer checked first (rows, columns, decoded size
+    against ``limit``)."""
     try:
+        check_parquet(data, path, limit=limit)
         return pd.read_parquet(io.BytesIO(data))
     except ImportError:
         raise DataError(
             f"reading {path} needs pyarrow; install it with `pip install 'ssots[parquet]'`"
         ) from None
+    except DataError:
+        raise
     except Exception as exc:  # pyarrow raises several unrelated types for corrupt files
-        raise DataError(
-            f"{path} is not a readable Parquet file ({type(exc).__name__}: {exc}); pass a "
-            "Parquet file written by pandas/pyarrow, or a CSV"
-        ) from None
+        raise unreadable_parquet(path, exc) from None
 
 
 def _decode(data: bytes, path: Path) -> tuple[str, bool]:
@@ -127,6 +130,7 @@ def _decode(data: bytes, path: Path) -> tuple[str, bool]:
 def _read_text(text: str, path: Path, bom: bool) -> tuple[pd.DataFrame, dict[str, Any]]:
     _refuse_markup(text, path)
     header_at, delimiter, names = sniff(text)
+    check_text(text, header_at, delimiter, path)
     options: dict[str, Any] = {"skiprows": header_at}
     if names is not None:
         options = {"header": None, "names": list(names)}

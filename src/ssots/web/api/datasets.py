@@ -1,5 +1,7 @@
 """``/api/datasets``: the demo, the Kaggle catalog and registered datasets; CSV/Parquet
-uploads validated by the loader and stored content-addressed under a generated name."""
+uploads validated by the loader (in a reader process with a time limit) and stored
+content-addressed under a generated name, with their canonical frame, from which
+previews are served."""
 
 from __future__ import annotations
 
@@ -18,9 +20,9 @@ from ssots.errors import ConflictError, DataError, TooLargeError
 from ssots.services.datasets import load_record, register_upload, resolve
 from ssots.spec import DEMO, DEMO_TITLE
 from ssots.store.datasets import DatasetRecord
+from ssots.store.home import atomic_write, not_writable, scratch_dir
 from ssots.web.deps import ServicesDep
 from ssots.web.errors import error_responses
-from ssots.web.limits import too_large
 from ssots.web.schemas import DatasetDetail, DatasetList, UploadResult
 
 router = APIRouter(tags=["datasets"])
@@ -56,7 +58,7 @@ def list_datasets(services: ServicesDep) -> dict[str, Any]:
     "/datasets",
     status_code=201,
     response_model=UploadResult,
-    responses=error_responses(400, 401, 413, 422),
+    responses=error_responses(400, 401, 413, 422, 503),
     summary="Upload a CSV or Parquet file",
 )
 def upload_dataset(
@@ -66,23 +68,40 @@ def upload_dataset(
 ) -> dict[str, Any]:
     """Validate the file with the loader and register it (201) with the loader's report
     of what it detected and repaired. Unusable files answer 4xx with the loader's
-    message; the same content uploaded again returns the existing dataset."""
+    message; the same content uploaded again returns the existing dataset; other content
+    under a name already in use is registered as ``name (2)`` (the answer's ``name``).
+    A home folder that cannot be written answers 503."""
     label = name or Path(file.filename or "").stem
     suffix = Path(file.filename or "").suffix.lower()
-    scratch = services.settings.home / "tmp"
-    scratch.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=scratch) as folder:
+    shown = repr(file.filename or "upload")
+    scratch = scratch_dir(services.settings.home)
+    limit = services.settings.max_upload_bytes
+    try:
+        scratch.mkdir(parents=True, exist_ok=True)
+        folder = tempfile.mkdtemp(dir=scratch)
+    except OSError as exc:
+        raise not_writable(exc, "the uploaded file") from None
+    try:
         path = Path(folder) / f"upload{suffix if suffix in UPLOAD_SUFFIXES else '.csv'}"
-        with path.open("wb") as out:
-            shutil.copyfileobj(file.file, out, _CHUNK)
-        limit = services.settings.max_upload_bytes
+        atomic_write(path, lambda partial: _spool(file, partial), what="the uploaded file")
         try:
-            record = register_upload(services.datasets, path, name=label, max_expanded_bytes=limit)
-        except TooLargeError:
-            raise TooLargeError(f"decompressed, {too_large(limit)}", limit=limit) from None
+            record = register_upload(
+                services.datasets, path, name=label, max_expanded_bytes=limit, shown_as=shown
+            )
+        except TooLargeError as exc:  # expands past the limit when decompressed or decoded
+            message = str(exc).replace(str(path), shown)
+            hint = ", or raise SSOTS_MAX_UPLOAD_MB on the server" if exc.limit == limit else ""
+            raise TooLargeError(f"{message}{hint}", limit=exc.limit) from None
         except DataError as exc:  # name the client's file, not the server's scratch copy
-            raise type(exc)(str(exc).replace(str(path), repr(file.filename or "upload"))) from None
+            raise type(exc)(str(exc).replace(str(path), shown)) from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     return {**_record_item(record), "report": record.report}
+
+
+def _spool(file: UploadFile, target: Path) -> None:
+    with target.open("wb") as out:
+        shutil.copyfileobj(file.file, out, _CHUNK)
 
 
 @router.get(

@@ -6,15 +6,17 @@ the database's write lock) does not make health checks wait behind it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from ssots import __version__
-from ssots.errors import UnavailableError
-from ssots.store import Database
-from ssots.web.deps import ServicesDep
-from ssots.web.errors import error_responses
+from ssots.store.db import DatabaseUnreadableError, translate
+from ssots.store.home import home_writable
+from ssots.web.deps import Services, ServicesDep
 from ssots.web.schemas import Health
 
 router = APIRouter(tags=["health"])
@@ -26,23 +28,39 @@ HEALTH_THREADS = 2
 @router.get(
     "/health",
     response_model=Health,
-    responses=error_responses(503),
-    summary="Liveness: the service answers and its database too",
+    responses={503: {"model": Health, "description": "Degraded: see `detail`"}},
+    summary="Liveness: the service answers, its database too, and its home can be written",
 )
-async def health(services: ServicesDep) -> Health:
-    """``{"status": "ok"}`` while the database answers; 503 otherwise."""
-    await anyio.to_thread.run_sync(ping, services.database, limiter=services.health_threads)
-    return Health(status="ok", version=__version__)
+async def health(services: ServicesDep) -> Any:
+    """The checks of ``check_health`` in threads of their own, so that health answers
+    while the handlers' thread pool is busy."""
+    return await anyio.to_thread.run_sync(check_health, services, limiter=services.health_threads)
 
 
-def ping(database: Database) -> None:
-    """Run ``SELECT 1``.
-
-    Raises:
-        UnavailableError: the database does not answer.
-    """
+def check_health(services: Services) -> Any:
+    """``{"status": "ok", "database": true, "home_writable": true}`` while the database
+    answers a query and a file can be written into ``SSOTS_HOME``; otherwise 503 with
+    ``"status": "degraded"``, the failing part false and ``detail`` saying what is wrong
+    (a damaged database, a read-only or full home)."""
+    problems = []
+    database = True
     try:
-        with database.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception:
-        raise UnavailableError("the database does not answer") from None
+        with services.database.engine.connect() as connection:
+            connection.execute(text("SELECT id FROM jobs LIMIT 1"))  # reads the schema too
+    except Exception as exc:
+        database = False
+        damaged = isinstance(translate(exc, "file"), DatabaseUnreadableError)
+        problems.append("the database is damaged" if damaged else "the database does not answer")
+    writable = home_writable(services.settings.home)
+    if not writable:
+        problems.append("files cannot be written into SSOTS_HOME (read-only or full)")
+    if not problems:
+        return Health(status="ok", version=__version__, database=True, home_writable=True)
+    body = Health(
+        status="degraded",
+        version=__version__,
+        database=database,
+        home_writable=writable,
+        detail="; ".join(problems),
+    )
+    return JSONResponse(body.model_dump(), status_code=503)

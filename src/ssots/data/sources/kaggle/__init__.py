@@ -9,7 +9,8 @@ and registers it.
 - ``errors``: ``KaggleError``, failure classification, secret-safe messages.
 - ``client``: ``RetryPolicy``, the library call wrapper, ``search``, ``download``,
   ``check_credentials``.
-- ``handles``: ``parse_handle``, ``parse_ref``, ``record_name``, ``check_symbol``.
+- ``handles``: ``parse_handle``, ``parse_ref``, ``record_name``, ``check_symbol``,
+  ``check_file``.
 - ``selection``: which file of a download is the OHLCV file; one coin's rows.
 """
 
@@ -32,6 +33,7 @@ from ssots.data.sources.kaggle.credentials import (
 from ssots.data.sources.kaggle.errors import KaggleAuthError, KaggleError
 from ssots.data.sources.kaggle.handles import (
     KAGGLE,
+    check_file,
     check_symbol,
     parse_handle,
     parse_ref,
@@ -57,6 +59,7 @@ __all__ = [
     "RetryPolicy",
     "SearchHit",
     "check_credentials",
+    "check_file",
     "check_symbol",
     "choose",
     "credential_status",

@@ -33,13 +33,37 @@ def parse_ref(ref: str) -> tuple[str, str | None, str | None]:
     """Split ``kaggle:OWNER/SLUG[/FILE][#SYMBOL]`` into (handle, file, symbol).
 
     Raises:
-        ParameterError: malformed handle or symbol.
+        ParameterError: malformed handle, file path or symbol.
     """
     rest, _, symbol = ref.removeprefix(KAGGLE).partition("#")
     parts = rest.split("/", 2)
     handle = parse_handle("/".join(parts[:2]))
-    file = parts[2] if len(parts) == 3 and parts[2] else None
+    file = check_file(parts[2]) if len(parts) == 3 and parts[2] else None
     return handle, file, check_symbol(symbol) if symbol else None
+
+
+def check_file(file: str | None) -> str | None:
+    """``file``, a path inside a dataset's download, or None.
+
+    Raises:
+        ParameterError: it leaves the download: a ``..`` or ``.`` part, an absolute path
+            or a drive, a backslash, or a control character.
+    """
+    if file is None:
+        return None
+    parts = file.split("/")
+    if (
+        file.startswith("/")
+        or any(part in (".", "..") for part in parts)
+        or "\\" in file
+        or ":" in parts[0]
+        or any(ord(char) < 32 for char in file)
+    ):
+        raise ParameterError(
+            f"`--file` must name a file inside the dataset, e.g. coin_Bitcoin.csv or "
+            f"data/btc.csv, without `..`, `.`, a leading `/` or a backslash; got {file!r}"
+        )
+    return file
 
 
 def check_symbol(symbol: str | None) -> str | None:
