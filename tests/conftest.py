@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +12,19 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data" / "real"
 REAL_FILES = sorted(REAL_DATA_DIR.glob("*.csv"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests never read or write the user's ~/.ssots: SSOTS_HOME is a fresh folder unless
+    a test sets its own."""
+    saved = os.environ.get("SSOTS_HOME")
+    os.environ["SSOTS_HOME"] = str(tmp_path_factory.mktemp("ssots-home"))
+    yield
+    if saved is None:
+        os.environ.pop("SSOTS_HOME", None)
+    else:
+        os.environ["SSOTS_HOME"] = saved
 
 
 @pytest.fixture(scope="session")

@@ -107,3 +107,16 @@ def test_rejects_bad_seed_and_start() -> None:
 def test_rejects_more_bars_than_the_cap() -> None:
     with pytest.raises(ParameterError, match="use fewer days or a coarser freq"):
         demo(days=20_000, freq="1m")
+
+
+@pytest.mark.parametrize("a", [0.0, 0.3, 0.77, 0.977, 0.9999])
+@pytest.mark.parametrize("n", [1, 2, 3, 1000, 70_001])
+def test_the_linear_filter_matches_scipys_lfilter(n: int, a: float) -> None:
+    from scipy.signal import lfilter
+
+    from ssots.data.sources.demo import _ar1_filter
+
+    x = np.random.default_rng(n).standard_normal(n)
+    expected = lfilter([1.0], [1.0, -a], x)
+    scale = max(1.0, float(np.abs(expected).max()))
+    np.testing.assert_allclose(_ar1_filter(x, a), expected, rtol=0, atol=1e-12 * scale)

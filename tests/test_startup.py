@@ -91,17 +91,16 @@ def test_export_needs_neither_scikit_learn_nor_sqlalchemy(
 
 def test_training_on_the_demo_opens_no_database(trained: tuple[Path, list[str]]) -> None:
     _, loaded = trained
-    assert {"sklearn", "numba", "scipy.signal"} <= set(loaded)  # baselines, indicators, demo
-    assert not {"sqlalchemy", "alembic", "kagglehub", "fastapi"} & set(loaded)
+    assert {"sklearn", "numba"} <= set(loaded)  # baselines, indicators
+    assert not {"sqlalchemy", "alembic", "kagglehub", "fastapi", "scipy.signal"} & set(loaded)
 
 
-def test_the_demo_generator_imports_scipy_signal_on_first_use() -> None:
+def test_the_demo_generator_needs_no_scipy_signal() -> None:
     code = (
         "import sys; import ssots.data.sources.demo as d; "
-        "before = 'scipy.signal' in sys.modules; d.demo(days=30); "
-        "print(before, 'scipy.signal' in sys.modules)"
+        "d.demo(days=30); print(d.demo(days=30).shape, 'scipy.signal' in sys.modules)"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
-    assert done.stdout.split() == ["False", "True"]
+    assert done.stdout.split() == ["(30,", "5)", "False"]

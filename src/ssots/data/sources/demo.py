@@ -3,9 +3,9 @@
 A Markov chain over three regimes (bull trend, bear trend, range) drives the drift; in a
 range regime the log price is pulled back, Ornstein-Uhlenbeck style, towards an anchor
 that itself follows the price slowly. Volatility clusters through an EGARCH(1,1)
-recursion, whose log-variance is linear in the shocks and so runs through one
-``scipy.signal.lfilter`` call instead of a Python loop (scipy.signal is imported on the
-first call, not with this module). Trends reward momentum rules and
+recursion, whose log-variance is linear in the shocks and so runs through one first-order
+linear filter (``_ar1_filter``, a log-depth NumPy scan) instead of a Python loop. Trends
+reward momentum rules and
 ranges reward mean-reversion rules, so the indicators carry some real information about
 the next bars' returns. All rates are set in calendar time and scaled to the bar spacing.
 """
@@ -155,13 +155,26 @@ def _volatility(shocks: np.ndarray, regimes: np.ndarray, step_days: float) -> np
     innovation_sd = np.sqrt(1.0 - 2.0 / np.pi + _LEVERAGE**2)
     alpha = _LOG_VOL_SD * np.sqrt(1.0 - persistence**2) / innovation_sd
     innovation = np.concatenate(([0.0], alpha * (size + _LEVERAGE * shocks)[:-1]))
-    from scipy.signal import lfilter
-
-    log_vol = lfilter([1.0], [1.0, -persistence], innovation)
+    log_vol = _ar1_filter(innovation, persistence)
     # E[exp(2h)] = exp(2 var h) for Gaussian h: rescale so the mean variance hits the target
     base = DAILY_VOL * np.sqrt(step_days) * np.exp(-(_LOG_VOL_SD**2))
     scale = np.array([regime.vol_scale for regime in _REGIMES])[regimes]
     return base * scale * np.exp(log_vol)
+
+
+def _ar1_filter(x: np.ndarray, a: float) -> np.ndarray:
+    """``y_t = a y_(t-1) + x_t`` from ``y_(-1) = 0`` (what ``scipy.signal.lfilter([1],
+    [1, -a], x)`` computes), as a Hillis-Steele scan: log2(n) vectorised passes. Written by
+    hand because importing scipy.signal costs about a second, most of a demo run's start.
+    """
+    y = np.array(x, dtype=np.float64)
+    span = np.full(len(y), float(a))  # a ** (number of terms each partial sum spans)
+    shift = 1
+    while shift < len(y):
+        y[shift:] = y[shift:] + span[shift:] * y[:-shift]  # the right side reads old values
+        span[shift:] = span[shift:] * span[:-shift]
+        shift *= 2
+    return y
 
 
 def _log_returns(
@@ -189,9 +202,7 @@ def _mean_revert(raw: np.ndarray, half_life_days: float, step_days: float) -> np
     so d_t = (1 - kappa - lambda) d_(t-1) + u_t: one linear filter."""
     kappa = 1.0 - 0.5 ** (step_days / half_life_days)
     lam = 1.0 - 0.5 ** (step_days / _ANCHOR_HALF_LIFE_DAYS)
-    from scipy.signal import lfilter
-
-    distance = lfilter([1.0], [1.0, -(1.0 - kappa - lam)], raw)
+    distance = _ar1_filter(raw, 1.0 - kappa - lam)
     return raw - kappa * np.concatenate(([0.0], distance[:-1]))
 
 
