@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +34,12 @@ def assert_canonical(frame: pd.DataFrame) -> None:
     assert (frame[["open", "high", "low", "close"]] > 0).all().all()
     assert (frame["high"] >= frame[["open", "close"]].max(axis=1)).all()
     assert (frame["low"] <= frame[["open", "close"]].min(axis=1)).all()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Commands run by tests (``ssots train`` records its run) write to a temporary home,
+    never to the user's ~/.ssots."""
+    os.environ["SSOTS_HOME"] = tempfile.mkdtemp(prefix="ssots-test-home-")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -37,8 +37,18 @@ def train_command(
             "rejected, train on synthetic demo data (announced loudly).",
         ),
     ] = False,
+    no_track: Annotated[
+        bool,
+        typer.Option("--no-track", help="Do not record this training as a run in the database."),
+    ] = False,
+    run_name: Annotated[
+        str | None, typer.Option("--name", help="The run's name (default: generated).")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="A run tag key=value (repeatable).")
+    ] = None,
 ) -> None:
-    """Train a Q-score model and write its weights file.
+    """Train a Q-score model, write its weights file and record the run (see `ssots runs`).
 
     Example: ssots train --dataset prices.csv --strategy rsi-enhanced --epochs 300
     """
@@ -47,17 +57,53 @@ def train_command(
     from ssots.spec import RunSpec
 
     spec = RunSpec.build(name_of=flag_of, **spec_values)
+    tags = parse_tags(tag or [])
     check_output(output, force=force)
     spec = spec.model_copy(
         update={"dataset": dataset_for_training(spec.dataset, demo_fallback=demo_fallback)}
     )
-    result = _run_with_progress(spec, train_run)
+    result = run_with_progress(spec, train_run)
     _, document = save_weights(result, output)
+    tracked = None if no_track else track(result, document, tags=tags, name=run_name)
     if json_output:
         console.print_json(json.dumps(document))
         return
     _print_result(result)
     console.print(f"\nWeights written to [bold]{output}[/bold]")
+    if tracked is not None:
+        console.print(f"Run [bold]{tracked.name}[/bold] recorded (id {tracked.id})")
+
+
+def track(
+    result: RunResult, document: dict[str, Any], *, tags: dict[str, str], name: str | None
+) -> Any:
+    """Record ``result`` as a run of the database of the environment's settings; its id
+    goes to stderr (so ``--json`` output stays one document)."""
+    from ssots.config import Settings
+    from ssots.services.runs import record_run, run_store
+
+    record = record_run(
+        run_store(Settings.from_env()), result, document, source="cli", tags=tags, name=name
+    )
+    err_console.print(f"run id: {record.id}", highlight=False)
+    return record
+
+
+def parse_tags(pairs: list[str]) -> dict[str, str]:
+    """``["k=v", ...]`` as a dict.
+
+    Raises:
+        ParameterError: an item without ``=``.
+    """
+    from ssots.errors import ParameterError
+
+    tags: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ParameterError(f"a tag is key=value, got {pair!r}")
+        tags[key] = value
+    return tags
 
 
 def check_output(path: Path, *, force: bool) -> None:
@@ -80,7 +126,8 @@ def check_output(path: Path, *, force: bool) -> None:
         err_console.print(f"Creating folder {path.parent} for the weights file.")
 
 
-def _run_with_progress(spec: Any, run: Any) -> RunResult:
+def run_with_progress(spec: Any, run: Any) -> RunResult:
+    """Run ``run(spec, on_event=...)`` with a progress bar on stderr."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (

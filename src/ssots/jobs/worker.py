@@ -19,6 +19,7 @@ from ssots.config import Settings
 from ssots.errors import SsotsError
 from ssots.events import Event
 from ssots.jobs.redact import redact
+from ssots.services.runs import record_run
 from ssots.services.training import save_weights, train_run
 from ssots.spec import JobStatus, RunSpec
 from ssots.store import open_database
@@ -28,6 +29,7 @@ from ssots.store.jobs import (
     JobStore,
     NewEvent,
 )
+from ssots.store.runs import RunStore
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +144,7 @@ def execute(attempt: Attempt, store: JobStore, settings: Settings) -> JobStatus 
         spec = RunSpec.build(**attempt.spec)
         result = train_run(spec, settings, sink, files=False)
         path, document = save_weights(result, settings.runs_dir / attempt.job_id / "weights.json")
+        record_run(RunStore(store.database), result, document, source="job", job_id=attempt.job_id)
     except JobLostError:
         return None
     except JobCancelledError:

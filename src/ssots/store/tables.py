@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, Enum, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -112,3 +123,29 @@ class JobEventRow(Base):
     kind: Mapped[str] = mapped_column(String(10))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RunRow(Base):
+    """A tracked training run (from the CLI or a job): its settings, data fingerprint,
+    results and the weights document, with a readable, editable, unique ``name``."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    source: Mapped[str] = mapped_column(String(20), index=True)  # cli | job
+    job_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    dataset_name: Mapped[str] = mapped_column(String(400), index=True)
+    dataset_fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    dataset_start: Mapped[str | None] = mapped_column(String(40), default=None)
+    dataset_end: Mapped[str | None] = mapped_column(String(40), default=None)
+    package_version: Mapped[str] = mapped_column(String(40))
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    baselines: Mapped[dict[str, Any]] = mapped_column(JSON)
+    backtest: Mapped[dict[str, Any]] = mapped_column(JSON)
+    history: Mapped[list[Any]] = mapped_column(JSON)
+    weights: Mapped[dict[str, Any]] = mapped_column(JSON)
+    tags: Mapped[dict[str, str]] = mapped_column(JSON)
+    notes: Mapped[str] = mapped_column(Text, default="")

@@ -19,6 +19,7 @@ from ssots.jobs import JobManager
 from ssots.store import Database
 from ssots.store.datasets import DatasetRegistry
 from ssots.store.jobs import JobStore
+from ssots.store.runs import RunStore
 from ssots.web.limits import StreamSlots
 from ssots.web.security import MISSING_TOKEN, ApiToken
 
@@ -31,6 +32,7 @@ class Services:
     database: Database
     jobs: JobStore
     datasets: DatasetRegistry
+    runs: RunStore
     manager: JobManager | None
     streams: StreamSlots
     health_threads: anyio.CapacityLimiter

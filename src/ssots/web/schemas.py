@@ -253,3 +253,67 @@ class ErrorBody(BaseModel):
     """Every error: a message, or for invalid requests one issue per field."""
 
     detail: str | list[ValidationIssue]
+
+
+class RunDataset(BaseModel):
+    """The data a run trained on: its name, fingerprint (sha256 of the canonical frame's
+    bytes) and span."""
+
+    name: str
+    fingerprint: str
+    start: str | None
+    end: str | None
+
+
+class RunSummary(BaseModel):
+    """A tracked run in a listing."""
+
+    id: str
+    name: str
+    created_at: str
+    source: Literal["cli", "job"]
+    job_id: str | None
+    strategy: str | None
+    dataset: RunDataset
+    package_version: str
+    metrics: dict[str, float | None]
+    tags: dict[str, str]
+    notes: str
+
+
+class RunDetail(RunSummary):
+    """A run with its settings, baselines, backtest summary, loss history and weights
+    document."""
+
+    spec: dict[str, Any]
+    baselines: dict[str, dict[str, float | None]]
+    backtest: dict[str, Any]
+    history: list[dict[str, Any]]
+    weights: dict[str, Any]
+
+
+class RunList(BaseModel):
+    """One page of runs."""
+
+    runs: list[RunSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class RunPatch(BaseModel):
+    """Changes to a run: a new name, tags to set (a null value removes the tag), notes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    tags: dict[str, str | None] | None = None
+    notes: str | None = Field(None, max_length=10_000)
+
+
+class RerunAccepted(BaseModel):
+    """A job queued to train a run again with its settings."""
+
+    job_id: str
+    rerun_of: str
+    message: str
