@@ -217,3 +217,70 @@ def test_api_runs(client: TestClient) -> None:
     assert client.delete("/api/runs/api-run").status_code == 204
     assert client.get("/api/runs/api-run").status_code == 404
     assert client.post("/api/runs/nothing-here/rerun").status_code == 404
+
+
+def test_compare_marks_the_best_and_warns_on_different_data(
+    store: RunStore, results: dict[str, Any]
+) -> None:
+    from ssots.services.compare import comparable_run, compare
+
+    a = record_run(store, *results["momentum-cross"], source="cli")
+    b = record_run(store, *results["rsi-enhanced"], source="cli")
+    seen = compare([comparable_run(a), comparable_run(b)])
+    assert seen["spec"] == {"strategy": ["momentum-cross", "rsi-enhanced"]}
+    assert "epochs" in compare([comparable_run(a), comparable_run(b)], all_fields=True)["spec"]
+    for metric, row in seen["metrics"].items():
+        values = row["values"]
+        if values[0] == values[1]:
+            assert row["best"] is None
+        else:
+            better = min if metric in ("mse", "mae", "rmse") else max
+            assert values[row["best"]] == better(values), metric
+    for name, row in seen["parameters"].items():
+        assert row["deltas"][0] == 0.0
+        assert row["deltas"][1] == pytest.approx(b.weights["parameters"][name]
+                                                 - a.weights["parameters"][name])
+    assert [len(h["points"]) for h in seen["histories"]] == [len(a.history), len(b.history)]
+    curves = seen["equity"]
+    assert curves[0]["q_filtered"] == a.backtest["equity"]["q_filtered"]
+    assert len(curves[1]["times"]) == len(curves[1]["q_filtered"]) > 1
+    assert seen["different_data"] is False
+    assert seen["warnings"] == []
+
+    other = train_run(RunSpec(epochs=5, demo_days=250), Settings.from_env({}))
+    from ssots.artifacts import weights_document
+
+    c = record_run(store, other, weights_document(other), source="cli")
+    mixed = compare([comparable_run(a), comparable_run(c)])
+    assert mixed["different_data"] is True
+    assert "different data" in mixed["warnings"][0]
+    with pytest.raises(ParameterError, match="compare 2 to 10"):
+        compare([comparable_run(a)])
+
+
+def test_cli_and_api_compare(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _ok(home, "train", *FAST, "--output", str(tmp_path / "a.json"), "--name", "a")
+    _ok(home, "train", *FAST, "--output", str(tmp_path / "b.json"), "--name", "b",
+        "--strategy", "rsi-enhanced")
+    shown = _ok(home, "runs", "compare", "a", "b")
+    assert "strategy" in shown
+    assert "rank_ic" in shown
+    assert "*" in shown
+    as_json = json.loads(_ok(home, "runs", "compare", "a", "b", "--json"))
+    assert as_json["spec"]["strategy"] == ["momentum-cross", "rsi-enhanced"]
+    assert runner.invoke(app, ["runs", "compare", "a"], env=_env(home)).exit_code == 2
+
+    from ssots.web.app import create_app
+
+    with TestClient(create_app(make_settings(home), workers=0)) as api:
+        answer = api.get("/api/runs/compare", params={"ids": "a,b"})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["spec"] == as_json["spec"]
+        assert body["metrics"] == as_json["metrics"]
+        assert len(body["equity"][0]["q_filtered"]) > 1
+        assert body["different_data"] is False
+        assert api.get("/api/runs/compare", params={"ids": "a"}).status_code == 422
+        assert api.get("/api/runs/compare", params={"ids": "a,zzz"}).status_code == 404
+        assert api.patch("/api/runs/a", json={"name": "compare"}).status_code == 422

@@ -193,3 +193,67 @@ def rerun_command(
         f"rank_ic {_number(record.metrics.get('rank_ic'))} "
         f"(was {_number(original.metrics.get('rank_ic'))})"
     )
+
+
+@runs_app.command("compare")
+def compare_command(
+    runs: Annotated[list[str], typer.Argument(help="Two to ten run ids or names.")],
+    all_fields: Annotated[
+        bool, typer.Option("--all", help="List every setting, not only those that differ.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the comparison (curves too) as JSON.")
+    ] = False,
+) -> None:
+    """Compare runs: differing settings, metrics (best marked *), the 13 parameters with
+    deltas from the first run, and a warning when they used different data.
+
+    Example: ssots runs compare brisk-otter-042 calm-heron-007
+    """
+    from ssots.services.compare import comparable_run, compare
+
+    store = _store()
+    comparison = compare([comparable_run(store.get(r)) for r in runs], all_fields=all_fields)
+    print_comparison(comparison, json_output=json_output)
+
+
+def print_comparison(comparison: dict[str, Any], *, json_output: bool) -> None:
+    """Print a comparison (``services.compare.compare``) as tables or JSON."""
+    from ssots.cli._app import err_console
+
+    if json_output:
+        console.print_json(json.dumps(comparison))
+        return
+    labels = [run["label"] for run in comparison["runs"]]
+    for warning in comparison["warnings"]:
+        err_console.print(f"[bold yellow]warning:[/bold yellow] {warning}")
+    spec = Table(title="Settings that differ" if comparison["spec"] else "Settings: all equal")
+    spec.add_column("setting")
+    for label in labels:
+        spec.add_column(label)
+    for field, values in comparison["spec"].items():
+        spec.add_row(field, *(json.dumps(value) for value in values))
+    console.print(spec)
+    metrics = Table(title="Test-split metrics (* best)")
+    metrics.add_column("metric")
+    for label in labels:
+        metrics.add_column(label, justify="right")
+    for metric, row in comparison["metrics"].items():
+        cells = [
+            _number(value) + (" *" if index == row["best"] else "")
+            for index, value in enumerate(row["values"])
+        ]
+        metrics.add_row(metric, *cells)
+    console.print(metrics)
+    parameters = Table(title=f"Parameters (delta from {labels[0]})")
+    parameters.add_column("parameter")
+    for label in labels:
+        parameters.add_column(label, justify="right")
+    for name, row in comparison["parameters"].items():
+        cells = [_number(row["values"][0])]
+        cells += [
+            f"{_number(value)} ({delta:+.4f})" if delta is not None else _number(value)
+            for value, delta in zip(row["values"][1:], row["deltas"][1:], strict=True)
+        ]
+        parameters.add_row(name, *cells)
+    console.print(parameters)

@@ -217,48 +217,79 @@ def _weights_table(weights: dict[str, float]) -> Table:
     return table
 
 
+WEIGHTS_HELP = (
+    "Weights file written by `ssots train`, or a registered version: models:/NAME/3, "
+    "models:/NAME@champion, models:/NAME@champion?at=2026-11-01T00:00:00Z."
+)
+SCORE_FORMATS = ("table", "json", "csv")
+
+
 @app.command("score")
 def score_command(
-    weights: Annotated[Path, typer.Option(help="Weights file written by `ssots train`.")],
+    weights: Annotated[str, typer.Option(help=WEIGHTS_HELP)],
     dataset: Annotated[str, typer.Option(help="`demo` or a CSV/Parquet file to score.")],
     last: Annotated[int, typer.Option(min=1, help="How many of the latest bars to show.")] = 10,
+    format: Annotated[
+        str, typer.Option("--format", help="table, json or csv.")
+    ] = "table",
 ) -> None:
-    """Score new data with a saved model (its stored normaliser; nothing is refitted)."""
-    from ssots.artifacts import read_weights
-    from ssots.config import Settings
-    from ssots.services.datasets import resolve
+    """Score new data with a saved model (its stored normaliser; nothing is refitted):
+    per bar the strategy's call, the Q-score (calibrated and raw) and whether the Q-filter
+    takes the call.
 
-    saved = read_weights(weights)
-    frame = resolve(dataset, Settings.from_env()).frame
-    scores = saved.score(frame).tail(last)
+    Example: ssots score --weights models:/btc-daily@champion --dataset demo --format json
+    """
+    from ssots.config import Settings
+    from ssots.errors import ParameterError
+    from ssots.services.datasets import resolve
+    from ssots.services.models import resolve_weights, score_latest
+
+    if format not in SCORE_FORMATS:
+        raise ParameterError(f"`--format` must be table, json or csv, got {format!r}")
+    settings = Settings.from_env()
+    saved = resolve_weights(weights, settings)
+    rows = score_latest(saved, resolve(dataset, settings).frame, last)
+    if format == "json":
+        print(json.dumps({"model": weights, "strategy": saved.strategy, "bars": rows}))
+        return
+    if format == "csv":
+        print("time,close,call,q,q_raw,take")
+        for row in rows:
+            take = "" if row["take"] is None else str(row["take"]).lower()
+            print(f"{row['time']},{row['close']!r},{row['call']},{row['q']!r},"
+                  f"{row['q_raw']!r},{take}")
+        return
     table = Table(
         title=f"Latest Q-scores ({saved.strategy})",
         caption="Q-score: calibrated (the expected label); Q (raw): the model's score, "
-        "which the Q-filter thresholds",
+        "which the Q-filter thresholds (take: raw Q >= the model's threshold)",
     )
-    for column in ("time", "close", "call", "Q-score", "Q (raw)"):
+    for column in ("time", "close", "call", "Q-score", "Q (raw)", "take"):
         table.add_column(column, justify="left" if column == "time" else "right")
-    for time, row in scores.iterrows():
-        call = "[green]long[/green]" if row["direction"] > 0 else "[red]short[/red]"
+    for row in rows:
+        call = "[green]long[/green]" if row["call"] == "long" else "[red]short[/red]"
+        take = "—" if row["take"] is None else "yes" if row["take"] else "no"
         table.add_row(
-            str(time), f"{row['close']:.6g}", call, f"{row['q']:.4f}", f"{row['q_raw']:.4f}"
+            row["time"], f"{row['close']:.6g}", call, f"{row['q']:.4f}", f"{row['q_raw']:.4f}",
+            take,
         )
     console.print(table)
 
 
 @app.command("export")
 def export_command(
-    weights: Annotated[Path, typer.Option(help="Weights file written by `ssots train`.")],
+    weights: Annotated[str, typer.Option(help=WEIGHTS_HELP)],
     output: Annotated[Path, typer.Option(help="Where to write the exported file.")],
     format: Annotated[
         str, typer.Option("--format", help="omega: the earlier system's w_G..w_T layout.")
     ] = "omega",
 ) -> None:
     """Export a weights file in another layout for dashboards that read it."""
-    from ssots.artifacts import legacy_omega, read_weights, write_json
+    from ssots.artifacts import legacy_omega, write_json
     from ssots.errors import ParameterError
+    from ssots.services.models import resolve_weights
 
     if format != "omega":
         raise ParameterError(f"`--format` must be omega, got {format!r}")
-    write_json(output, legacy_omega(read_weights(weights).document))
+    write_json(output, legacy_omega(resolve_weights(weights).document))
     console.print(f"Wrote {format} weights to [bold]{output}[/bold]")

@@ -25,6 +25,8 @@ SORT_FIELDS: tuple[str, ...] = ("created_at", "name")
 """Columns a listing sorts by besides a metric key (``rank_ic``, ``r2``, ...)."""
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 """What a run's name may be: letters, digits, ``_``, ``.``, ``-``; at most 100."""
+RESERVED_NAMES = frozenset({"compare"})
+"""Names a run cannot take (``/api/runs/compare`` is the comparison)."""
 TAG_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 MAX_TAG_VALUE = 200
 MAX_NOTES = 10_000
@@ -128,6 +130,8 @@ def check_name(name: str) -> str:
     Raises:
         ParameterError: not 1-100 letters, digits, ``_ . -`` starting with a letter or digit.
     """
+    if name in RESERVED_NAMES:
+        raise ParameterError(f"{name!r} is reserved; choose another run name")
     if not NAME_PATTERN.match(name):
         raise ParameterError(
             f"run name {name!r} must be 1-100 letters, digits, `_`, `.` or `-`, "

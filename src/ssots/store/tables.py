@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -149,3 +150,72 @@ class RunRow(Base):
     weights: Mapped[dict[str, Any]] = mapped_column(JSON)
     tags: Mapped[dict[str, str]] = mapped_column(JSON)
     notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class ModelRow(Base):
+    """A registered model: a unique name and a description. ``alias_moves`` counts its
+    alias moves; each move increments it first (taking the row's write lock), so moves of
+    one model are serialised and numbered."""
+
+    __tablename__ = "models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    alias_moves: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ModelVersionRow(Base):
+    """Version ``version`` (1, 2, ...) of a model: a weights document with its lineage.
+    ``content_key`` (parameters and data fingerprint) is unique per model, so the same
+    content registers once."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        UniqueConstraint("model_id", "version", name="uq_model_versions_version"),
+        UniqueConstraint("model_id", "content_key", name="uq_model_versions_content"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_id: Mapped[int] = mapped_column(Integer, ForeignKey("models.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    run_id: Mapped[str | None] = mapped_column(String(12), default=None)
+    content_key: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    weights: Mapped[dict[str, Any]] = mapped_column(JSON)
+    lineage: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ModelAliasRow(Base):
+    """Where an alias (``champion``, ``challenger``, ...) of a model points now."""
+
+    __tablename__ = "model_aliases"
+
+    model_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("models.id", ondelete="CASCADE"), primary_key=True
+    )
+    alias: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AliasEventRow(Base):
+    """One move of an alias, numbered per model (``seq``) in the order they happened:
+    who moved it, when, from which version to which, and why."""
+
+    __tablename__ = "model_alias_events"
+
+    model_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("models.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alias: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # move | rollback
+    from_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    to_version: Mapped[int] = mapped_column(Integer)
+    who: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -21,6 +21,7 @@ from ssots.jobs import JobManager, LocalExecutor
 from ssots.store import open_database
 from ssots.store.datasets import DatasetRegistry
 from ssots.store.jobs import JobStore
+from ssots.store.registry import ModelRegistry
 from ssots.store.runs import RunStore
 from ssots.web.api import install_api
 from ssots.web.api.health import HEALTH_THREADS
@@ -85,6 +86,7 @@ def create_app(
         jobs=store,
         datasets=DatasetRegistry(settings, database),
         runs=RunStore(database),
+        models=ModelRegistry(database),
         manager=manager,
         health_threads=anyio.CapacityLimiter(HEALTH_THREADS),
         streams=StreamSlots(total=settings.max_streams, per_client=settings.max_streams_per_client),

@@ -19,6 +19,7 @@ from ssots.jobs import JobManager
 from ssots.store import Database
 from ssots.store.datasets import DatasetRegistry
 from ssots.store.jobs import JobStore
+from ssots.store.registry import ModelRegistry
 from ssots.store.runs import RunStore
 from ssots.web.limits import StreamSlots
 from ssots.web.security import MISSING_TOKEN, ApiToken
@@ -33,6 +34,7 @@ class Services:
     jobs: JobStore
     datasets: DatasetRegistry
     runs: RunStore
+    models: ModelRegistry
     manager: JobManager | None
     streams: StreamSlots
     health_threads: anyio.CapacityLimiter

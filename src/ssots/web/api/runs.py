@@ -6,13 +6,39 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query
+from starlette.convertors import Convertor, register_url_convertor
 
 from ssots.errors import ParameterError
 from ssots.web.deps import ServicesDep
 from ssots.web.errors import error_responses
-from ssots.web.schemas import RerunAccepted, RunDetail, RunList, RunPatch, RunSummary
+from ssots.web.schemas import (
+    Comparison,
+    RerunAccepted,
+    RunDetail,
+    RunList,
+    RunPatch,
+    RunSummary,
+)
 
 router = APIRouter(tags=["runs"])
+
+
+class RunKeyConvertor(Convertor[str]):
+    """A run's id or name in a path: never ``compare`` (``/runs/compare`` is its own
+    route, so no other method is served there)."""
+
+    regex = r"(?!compare$)[^/]+"
+
+    def convert(self, value: str) -> str:
+        """The path segment as is."""
+        return value
+
+    def to_string(self, value: str) -> str:
+        """The value as a path segment."""
+        return value
+
+
+register_url_convertor("runkey", RunKeyConvertor())
 
 RunKey = Annotated[
     str,
@@ -72,7 +98,32 @@ def list_runs(
 
 
 @router.get(
-    "/runs/{run}",
+    "/runs/compare",
+    response_model=Comparison,
+    responses=error_responses(401, 404, 422),
+    summary="Compare runs: settings diff, metrics, parameters, curves",
+)
+def compare_runs(
+    services: ServicesDep,
+    ids: Annotated[
+        str, Query(max_length=2000, description="2-10 run ids or names, comma-separated")
+    ],
+    all_fields: Annotated[
+        bool, Query(alias="all", description="every setting, not only those that differ")
+    ] = False,
+) -> dict[str, Any]:
+    """The settings that differ (all with ``all``), the metrics with the best value's
+    index, the 13 parameters with deltas from the first run, the loss histories, the
+    equity curves of the Q-filtered books, and ``different_data`` with a warning when the
+    runs' data fingerprints differ."""
+    from ssots.services.compare import comparable_run, compare
+
+    keys = [key.strip() for key in ids.split(",") if key.strip()]
+    return compare([comparable_run(services.runs.get(key)) for key in keys], all_fields=all_fields)
+
+
+@router.get(
+    "/runs/{run:runkey}",
     response_model=RunDetail,
     responses=error_responses(401, 404, 422),
     summary="One run with its settings, history, backtest and weights document",
@@ -83,9 +134,9 @@ def get_run(services: ServicesDep, run: RunKey) -> dict[str, Any]:
 
 
 @router.patch(
-    "/runs/{run}",
+    "/runs/{run:runkey}",
     response_model=RunSummary,
-    responses=error_responses(401, 404, 409, 422),
+    responses=error_responses(400, 401, 404, 409, 422),
     summary="Rename a run, set or remove tags, replace its notes",
 )
 def patch_run(
@@ -96,7 +147,7 @@ def patch_run(
 
 
 @router.delete(
-    "/runs/{run}",
+    "/runs/{run:runkey}",
     status_code=204,
     responses=error_responses(401, 404, 422),
     summary="Delete a run",
@@ -107,7 +158,7 @@ def delete_run(services: ServicesDep, run: RunKey) -> None:
 
 
 @router.post(
-    "/runs/{run}/rerun",
+    "/runs/{run:runkey}/rerun",
     status_code=202,
     response_model=RerunAccepted,
     responses=error_responses(401, 404, 409, 422, 429),
