@@ -403,3 +403,27 @@ def test_models_diff_cli_and_api(stores: Any, home: Path) -> None:
         assert answer.status_code == 200, answer.text
         assert answer.json()["spec"] == shown["spec"]
         assert api.get("/api/models/v/diff", params={"versions": "1,9"}).status_code == 404
+
+
+@pytest.mark.slow
+def test_the_walk_through_of_docs_registry_runs_as_written(tmp_path: Path) -> None:
+    import os
+    import re
+    import subprocess
+
+    from conftest import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "docs" / "registry.md").read_text()
+    script = re.search(r"```bash\n(.*?)```", text, re.S)
+    assert script is not None
+    bin_dir = str(Path(__import__("sys").executable).parent)  # the `ssots` of this venv
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "COLUMNS": "120"}
+    done = subprocess.run(
+        ["bash", "-c", "set -eo pipefail\n" + script.group(1)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "refused: @champion points to version 1" in done.stdout
+    assert "Runs (1 of 1)" in done.stdout  # the --tag/--dataset filter finds the first run
+    assert "imported as models:/btc-daily/1" in done.stdout
+    assert "Error" not in done.stderr.replace("Error: version 1 of btc-daily cannot", "")
