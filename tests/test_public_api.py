@@ -27,6 +27,7 @@ PUBLIC = {
     "dimensions",
     "load",
     "read_weights",
+    "resolve_weights",
     "run",
     "train",
     "train_run",

@@ -58,7 +58,8 @@ def trained(workdir: Path) -> tuple[Path, list[str]]:
     """A weights file from ``ssots train --dataset demo`` and what that run imported."""
     weights = workdir / "weights.json"
     loaded = loaded_by(
-        "train", "--dataset", "demo", "--epochs", "3", "--output", str(weights), cwd=workdir
+        "train", "--dataset", "demo", "--epochs", "3", "--output", str(weights), "--no-track",
+        cwd=workdir,
     )
     return weights, loaded
 
@@ -89,7 +90,7 @@ def test_export_needs_neither_scikit_learn_nor_sqlalchemy(
     assert not {"sklearn", "sqlalchemy", "alembic", "numba", "kagglehub"} & set(loaded)
 
 
-def test_training_on_the_demo_opens_no_database(trained: tuple[Path, list[str]]) -> None:
+def test_untracked_training_on_the_demo_opens_no_database(trained: tuple[Path, list[str]]) -> None:
     _, loaded = trained
     assert {"sklearn", "numba"} <= set(loaded)  # baselines, indicators
     assert not {"sqlalchemy", "alembic", "kagglehub", "fastapi", "scipy.signal"} & set(loaded)

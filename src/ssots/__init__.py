@@ -30,6 +30,7 @@ _LAZY: dict[str, str] = {
     "dimensions": "ssots.features",
     "STRATEGIES": "ssots.spec",
     "read_weights": "ssots.artifacts",
+    "resolve_weights": "ssots.services.models",
     "load": "ssots.data",
     "demo": "ssots.data",
 }

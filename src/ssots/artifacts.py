@@ -240,9 +240,22 @@ def read_weights(path: str | Path) -> SavedModel:
         raise DataError(
             f"{path} is not JSON; pass a weights file written by `ssots train`"
         ) from None
+    return saved_model(document, origin=str(path))
+
+
+def saved_model(document: Any, *, origin: str = "the weights document") -> SavedModel:
+    """A weights document (read from a file, the model registry or a request) as a model.
+
+    Args:
+        document: the parsed JSON.
+        origin: what to call it in error messages.
+
+    Raises:
+        DataError: not an ``ssots.weights/2`` or ``/1`` document, or a damaged one.
+    """
     if not isinstance(document, dict) or document.get("schema") not in READABLE_SCHEMAS:
         raise DataError(
-            f'{path} is not an SSO-TS weights file (expected "schema": "{SCHEMA}"); '
+            f'{origin} is not an SSO-TS weights file (expected "schema": "{SCHEMA}"); '
             "pass a file written by `ssots train --output`"
         )
     try:
@@ -257,7 +270,7 @@ def read_weights(path: str | Path) -> SavedModel:
             else Calibration.from_dict(document["calibration"])
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise DataError(f"{path} is damaged ({exc}); write it again with `ssots train`") from None
+        raise DataError(f"{origin} is damaged ({exc}); write it again with `ssots train`") from None
     return SavedModel(
         model=model,
         normalizer=normalizer,

@@ -16,7 +16,9 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-HELP_ORDER: tuple[str, ...] = ("train", "score", "backtest", "export", "serve", "data")
+HELP_ORDER: tuple[str, ...] = (
+    "train", "score", "backtest", "export", "runs", "models", "serve", "data"
+)
 """How ``ssots --help`` lists the top-level commands."""
 _help_rank = {name: rank for rank, name in enumerate(HELP_ORDER)}
 

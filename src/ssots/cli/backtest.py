@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -18,7 +17,11 @@ _PERCENT_METRICS = ("total_return", "cagr", "max_drawdown", "win_rate", "exposur
 
 @app.command("backtest")
 def backtest_command(
-    weights: Annotated[Path, typer.Option(help="Weights file written by `ssots train`.")],
+    weights: Annotated[
+        str,
+        typer.Option(help="Weights file written by `ssots train`, or models:/NAME/3, "
+                     "models:/NAME@champion."),
+    ],
     dataset: Annotated[str, typer.Option(help="`demo` or a CSV/Parquet file to trade.")],
     threshold: Annotated[
         float | None,
@@ -55,12 +58,13 @@ def backtest_command(
 
     Example: ssots backtest --weights weights.json --dataset prices.csv --fee 5
     """
-    from ssots.artifacts import read_weights
     from ssots.config import Settings
     from ssots.services.datasets import resolve
+    from ssots.services.models import resolve_weights
 
-    saved = read_weights(weights)
-    frame = resolve(dataset, Settings.from_env()).frame
+    settings = Settings.from_env()
+    saved = resolve_weights(weights, settings)
+    frame = resolve(dataset, settings).frame
     scored = saved.score(frame).index
     if saved.split_dates() is not None:
         console.print(split_rows_text(saved.split_dates(), saved.blocks_of(scored), all_rows))

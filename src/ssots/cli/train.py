@@ -37,8 +37,18 @@ def train_command(
             "rejected, train on synthetic demo data (announced loudly).",
         ),
     ] = False,
+    no_track: Annotated[
+        bool,
+        typer.Option("--no-track", help="Do not record this training as a run in the database."),
+    ] = False,
+    run_name: Annotated[
+        str | None, typer.Option("--name", help="The run's name (default: generated).")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="A run tag key=value (repeatable).")
+    ] = None,
 ) -> None:
-    """Train a Q-score model and write its weights file.
+    """Train a Q-score model, write its weights file and record the run (see `ssots runs`).
 
     Example: ssots train --dataset prices.csv --strategy rsi-enhanced --epochs 300
     """
@@ -47,17 +57,53 @@ def train_command(
     from ssots.spec import RunSpec
 
     spec = RunSpec.build(name_of=flag_of, **spec_values)
+    tags = parse_tags(tag or [])
     check_output(output, force=force)
     spec = spec.model_copy(
         update={"dataset": dataset_for_training(spec.dataset, demo_fallback=demo_fallback)}
     )
-    result = _run_with_progress(spec, train_run)
+    result = run_with_progress(spec, train_run)
     _, document = save_weights(result, output)
+    tracked = None if no_track else track(result, document, tags=tags, name=run_name)
     if json_output:
         console.print_json(json.dumps(document))
         return
     _print_result(result)
     console.print(f"\nWeights written to [bold]{output}[/bold]")
+    if tracked is not None:
+        console.print(f"Run [bold]{tracked.name}[/bold] recorded (id {tracked.id})")
+
+
+def track(
+    result: RunResult, document: dict[str, Any], *, tags: dict[str, str], name: str | None
+) -> Any:
+    """Record ``result`` as a run of the database of the environment's settings; its id
+    goes to stderr (so ``--json`` output stays one document)."""
+    from ssots.config import Settings
+    from ssots.services.runs import record_run, run_store
+
+    record = record_run(
+        run_store(Settings.from_env()), result, document, source="cli", tags=tags, name=name
+    )
+    err_console.print(f"run id: {record.id}", highlight=False)
+    return record
+
+
+def parse_tags(pairs: list[str]) -> dict[str, str]:
+    """``["k=v", ...]`` as a dict.
+
+    Raises:
+        ParameterError: an item without ``=``.
+    """
+    from ssots.errors import ParameterError
+
+    tags: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ParameterError(f"a tag is key=value, got {pair!r}")
+        tags[key] = value
+    return tags
 
 
 def check_output(path: Path, *, force: bool) -> None:
@@ -80,7 +126,8 @@ def check_output(path: Path, *, force: bool) -> None:
         err_console.print(f"Creating folder {path.parent} for the weights file.")
 
 
-def _run_with_progress(spec: Any, run: Any) -> RunResult:
+def run_with_progress(spec: Any, run: Any) -> RunResult:
+    """Run ``run(spec, on_event=...)`` with a progress bar on stderr."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (
@@ -170,48 +217,79 @@ def _weights_table(weights: dict[str, float]) -> Table:
     return table
 
 
+WEIGHTS_HELP = (
+    "Weights file written by `ssots train`, or a registered version: models:/NAME/3, "
+    "models:/NAME@champion, models:/NAME@champion?at=2026-11-01T00:00:00Z."
+)
+SCORE_FORMATS = ("table", "json", "csv")
+
+
 @app.command("score")
 def score_command(
-    weights: Annotated[Path, typer.Option(help="Weights file written by `ssots train`.")],
+    weights: Annotated[str, typer.Option(help=WEIGHTS_HELP)],
     dataset: Annotated[str, typer.Option(help="`demo` or a CSV/Parquet file to score.")],
     last: Annotated[int, typer.Option(min=1, help="How many of the latest bars to show.")] = 10,
+    format: Annotated[
+        str, typer.Option("--format", help="table, json or csv.")
+    ] = "table",
 ) -> None:
-    """Score new data with a saved model (its stored normaliser; nothing is refitted)."""
-    from ssots.artifacts import read_weights
-    from ssots.config import Settings
-    from ssots.services.datasets import resolve
+    """Score new data with a saved model (its stored normaliser; nothing is refitted):
+    per bar the strategy's call, the Q-score (calibrated and raw) and whether the Q-filter
+    takes the call.
 
-    saved = read_weights(weights)
-    frame = resolve(dataset, Settings.from_env()).frame
-    scores = saved.score(frame).tail(last)
+    Example: ssots score --weights models:/btc-daily@champion --dataset demo --format json
+    """
+    from ssots.config import Settings
+    from ssots.errors import ParameterError
+    from ssots.services.datasets import resolve
+    from ssots.services.models import resolve_weights, score_latest
+
+    if format not in SCORE_FORMATS:
+        raise ParameterError(f"`--format` must be table, json or csv, got {format!r}")
+    settings = Settings.from_env()
+    saved = resolve_weights(weights, settings)
+    rows = score_latest(saved, resolve(dataset, settings).frame, last)
+    if format == "json":
+        print(json.dumps({"model": weights, "strategy": saved.strategy, "bars": rows}))
+        return
+    if format == "csv":
+        print("time,close,call,q,q_raw,take")
+        for row in rows:
+            take = "" if row["take"] is None else str(row["take"]).lower()
+            print(f"{row['time']},{row['close']!r},{row['call']},{row['q']!r},"
+                  f"{row['q_raw']!r},{take}")
+        return
     table = Table(
         title=f"Latest Q-scores ({saved.strategy})",
         caption="Q-score: calibrated (the expected label); Q (raw): the model's score, "
-        "which the Q-filter thresholds",
+        "which the Q-filter thresholds (take: raw Q >= the model's threshold)",
     )
-    for column in ("time", "close", "call", "Q-score", "Q (raw)"):
+    for column in ("time", "close", "call", "Q-score", "Q (raw)", "take"):
         table.add_column(column, justify="left" if column == "time" else "right")
-    for time, row in scores.iterrows():
-        call = "[green]long[/green]" if row["direction"] > 0 else "[red]short[/red]"
+    for row in rows:
+        call = "[green]long[/green]" if row["call"] == "long" else "[red]short[/red]"
+        take = "—" if row["take"] is None else "yes" if row["take"] else "no"
         table.add_row(
-            str(time), f"{row['close']:.6g}", call, f"{row['q']:.4f}", f"{row['q_raw']:.4f}"
+            row["time"], f"{row['close']:.6g}", call, f"{row['q']:.4f}", f"{row['q_raw']:.4f}",
+            take,
         )
     console.print(table)
 
 
 @app.command("export")
 def export_command(
-    weights: Annotated[Path, typer.Option(help="Weights file written by `ssots train`.")],
+    weights: Annotated[str, typer.Option(help=WEIGHTS_HELP)],
     output: Annotated[Path, typer.Option(help="Where to write the exported file.")],
     format: Annotated[
         str, typer.Option("--format", help="omega: the earlier system's w_G..w_T layout.")
     ] = "omega",
 ) -> None:
     """Export a weights file in another layout for dashboards that read it."""
-    from ssots.artifacts import legacy_omega, read_weights, write_json
+    from ssots.artifacts import legacy_omega, write_json
     from ssots.errors import ParameterError
+    from ssots.services.models import resolve_weights
 
     if format != "omega":
         raise ParameterError(f"`--format` must be omega, got {format!r}")
-    write_json(output, legacy_omega(read_weights(weights).document))
+    write_json(output, legacy_omega(resolve_weights(weights).document))
     console.print(f"Wrote {format} weights to [bold]{output}[/bold]")

@@ -23,6 +23,7 @@ from ssots.config import Settings
 from ssots.errors import SsotsError
 from ssots.events import Event
 from ssots.jobs.redact import redact
+from ssots.services.runs import record_run
 from ssots.services.training import save_weights, train_run
 from ssots.spec import JobStatus, RunSpec
 from ssots.store import open_database
@@ -33,6 +34,7 @@ from ssots.store.jobs import (
     JobStore,
     NewEvent,
 )
+from ssots.store.runs import RunStore
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +156,7 @@ def execute(attempt: Attempt, store: JobStore, settings: Settings) -> JobStatus 
             return _finish(
                 store, sink, JobStatus.FAILED, message, **_job_results(weights_document(result))
             )
+        record_run(RunStore(store.database), result, document, source="job", job_id=attempt.job_id)
     except JobLostError:
         return None
     except JobCancelledError:

@@ -151,7 +151,7 @@ def resolve(
             name=f"demo (seed {seed}, {demo_days} days)",
             kind=DEMO,
             frame=frame,
-            sha256=_frame_sha256(frame),
+            sha256=frame_sha256(frame),
             spacing=demo_freq,
         )
     if isinstance(ref, FileRef):
@@ -388,7 +388,9 @@ def _file_dataset(path: Path, *, name: str, kind: str) -> Dataset:
     )
 
 
-def _frame_sha256(frame: pd.DataFrame) -> str:
+def frame_sha256(frame: pd.DataFrame) -> str:
+    """The fingerprint of a canonical OHLCV frame: sha256 of its time index's and values'
+    bytes (the same bars give the same digest, whatever file or format they came from)."""
     digest = hashlib.sha256(frame.index.asi8.tobytes())
     digest.update(frame.to_numpy().tobytes())
     return digest.hexdigest()

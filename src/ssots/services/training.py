@@ -12,7 +12,7 @@ from ssots.config import Settings
 from ssots.data.sources.reference import parse_reference
 from ssots.events import EventSink, stage_event
 from ssots.pipeline import RunResult, run
-from ssots.services.datasets import resolve
+from ssots.services.datasets import frame_sha256, resolve
 from ssots.spec import RunSpec
 
 __all__ = ["save_weights", "train_run"]
@@ -50,7 +50,8 @@ def train_run(
         demo_days=spec.demo_days,
         demo_freq=spec.demo_freq,
     )
-    return run(spec, dataset.frame, on_event, source=dataset.describe())
+    source = {**dataset.describe(), "fingerprint": frame_sha256(dataset.frame)}
+    return run(spec, dataset.frame, on_event, source=source)
 
 
 def save_weights(result: RunResult, path: Path) -> tuple[Path, dict[str, Any]]:

@@ -6,7 +6,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, Enum, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -111,4 +123,99 @@ class JobEventRow(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RunRow(Base):
+    """A tracked training run (from the CLI or a job): its settings, data fingerprint,
+    results and the weights document, with a readable, editable, unique ``name``."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    source: Mapped[str] = mapped_column(String(20), index=True)  # cli | job
+    job_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    dataset_name: Mapped[str] = mapped_column(String(400), index=True)
+    dataset_fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    dataset_start: Mapped[str | None] = mapped_column(String(40), default=None)
+    dataset_end: Mapped[str | None] = mapped_column(String(40), default=None)
+    package_version: Mapped[str] = mapped_column(String(40))
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    baselines: Mapped[dict[str, Any]] = mapped_column(JSON)
+    backtest: Mapped[dict[str, Any]] = mapped_column(JSON)
+    history: Mapped[list[Any]] = mapped_column(JSON)
+    weights: Mapped[dict[str, Any]] = mapped_column(JSON)
+    tags: Mapped[dict[str, str]] = mapped_column(JSON)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class ModelRow(Base):
+    """A registered model: a unique name and a description. ``alias_moves`` counts its
+    alias moves; each move increments it first (taking the row's write lock), so moves of
+    one model are serialised and numbered."""
+
+    __tablename__ = "models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    alias_moves: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ModelVersionRow(Base):
+    """Version ``version`` (1, 2, ...) of a model: a weights document with its lineage.
+    ``content_key`` (parameters and data fingerprint) is unique per model, so the same
+    content registers once."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        UniqueConstraint("model_id", "version", name="uq_model_versions_version"),
+        UniqueConstraint("model_id", "content_key", name="uq_model_versions_content"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_id: Mapped[int] = mapped_column(Integer, ForeignKey("models.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    run_id: Mapped[str | None] = mapped_column(String(12), default=None)
+    content_key: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    weights: Mapped[dict[str, Any]] = mapped_column(JSON)
+    lineage: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ModelAliasRow(Base):
+    """Where an alias (``champion``, ``challenger``, ...) of a model points now."""
+
+    __tablename__ = "model_aliases"
+
+    model_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("models.id", ondelete="CASCADE"), primary_key=True
+    )
+    alias: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AliasEventRow(Base):
+    """One move of an alias, numbered per model (``seq``) in the order they happened:
+    who moved it, when, from which version to which, and why."""
+
+    __tablename__ = "model_alias_events"
+
+    model_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("models.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alias: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # move | rollback
+    from_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    to_version: Mapped[int] = mapped_column(Integer)
+    who: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(1000), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -22,6 +22,8 @@ from ssots.store import open_database
 from ssots.store.datasets import DatasetRegistry
 from ssots.store.home import HomeLock, clean_scratch, locks_home
 from ssots.store.jobs import JobStore
+from ssots.store.registry import ModelRegistry
+from ssots.store.runs import RunStore
 from ssots.web.api import install_api
 from ssots.web.api.health import HEALTH_THREADS
 from ssots.web.deps import Services
@@ -91,6 +93,8 @@ def create_app(
         database=database,
         jobs=store,
         datasets=DatasetRegistry(settings, database),
+        runs=RunStore(database),
+        models=ModelRegistry(database),
         manager=manager,
         health_threads=anyio.CapacityLimiter(HEALTH_THREADS),
         streams=StreamSlots(total=settings.max_streams, per_client=settings.max_streams_per_client),

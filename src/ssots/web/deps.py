@@ -19,6 +19,8 @@ from ssots.jobs import JobManager
 from ssots.store import Database
 from ssots.store.datasets import DatasetRegistry
 from ssots.store.jobs import JobStore
+from ssots.store.registry import ModelRegistry
+from ssots.store.runs import RunStore
 from ssots.web.limits import StreamSlots
 from ssots.web.security import MISSING_TOKEN, ApiToken
 
@@ -31,6 +33,8 @@ class Services:
     database: Database
     jobs: JobStore
     datasets: DatasetRegistry
+    runs: RunStore
+    models: ModelRegistry
     manager: JobManager | None
     streams: StreamSlots
     health_threads: anyio.CapacityLimiter

@@ -257,3 +257,272 @@ class ErrorBody(BaseModel):
     """Every error: a message, or for invalid requests one issue per field."""
 
     detail: str | list[ValidationIssue]
+
+
+class RunDataset(BaseModel):
+    """The data a run trained on: its name, fingerprint (sha256 of the canonical frame's
+    bytes) and span."""
+
+    name: str
+    fingerprint: str
+    start: str | None
+    end: str | None
+
+
+class RunSummary(BaseModel):
+    """A tracked run in a listing."""
+
+    id: str
+    name: str
+    created_at: str
+    source: Literal["cli", "job"]
+    job_id: str | None
+    strategy: str | None
+    dataset: RunDataset
+    package_version: str
+    metrics: dict[str, float | None]
+    tags: dict[str, str]
+    notes: str
+
+
+class RunDetail(RunSummary):
+    """A run with its settings, baselines, backtest summary, loss history and weights
+    document."""
+
+    spec: dict[str, Any]
+    baselines: dict[str, dict[str, float | None]]
+    backtest: dict[str, Any]
+    history: list[dict[str, Any]]
+    weights: dict[str, Any]
+
+
+class RunList(BaseModel):
+    """One page of runs."""
+
+    runs: list[RunSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class RunPatch(BaseModel):
+    """Changes to a run: a new name, tags to set (a null value removes the tag), notes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    tags: dict[str, str | None] | None = None
+    notes: str | None = Field(None, max_length=10_000)
+
+
+class RerunAccepted(BaseModel):
+    """A job queued to train a run again with its settings."""
+
+    job_id: str
+    rerun_of: str
+    message: str
+
+
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+ALIAS_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
+
+
+class ModelItem(BaseModel):
+    """A registered model with its aliases (alias -> version)."""
+
+    name: str
+    description: str
+    created_at: str
+    aliases: dict[str, int]
+    latest_version: int | None
+    versions: int
+
+
+class ModelList(BaseModel):
+    """Every registered model."""
+
+    models: list[ModelItem]
+
+
+class ModelCreate(BaseModel):
+    """Register a model (created if new) and, with ``run_id``, a version from that run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=MODEL_NAME_PATTERN)
+    description: str = Field("", max_length=2000)
+    run_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$", description="a run's id or name"
+    )
+
+
+class VersionSummary(BaseModel):
+    """A version of a model without its weights document."""
+
+    model: str
+    version: int
+    uri: str
+    created_at: str
+    run_id: str | None
+    fingerprint: str
+    metrics: dict[str, float | None]
+    parameters: dict[str, float]
+    aliases: list[str]
+    lineage: dict[str, Any]
+
+
+class VersionDetail(VersionSummary):
+    """A version with its weights document."""
+
+    weights: dict[str, Any]
+
+
+class ModelRegistered(BaseModel):
+    """The model and, when a run was given, its version (``created``: new content)."""
+
+    model: ModelItem
+    version: VersionSummary | None
+    created: bool
+
+
+class VersionList(BaseModel):
+    """The versions of a model, newest first."""
+
+    versions: list[VersionSummary]
+
+
+class AliasMove(BaseModel):
+    """Point an alias at a version, saying why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1)
+    reason: str = Field("", max_length=1000)
+
+
+class AliasRollback(BaseModel):
+    """Why an alias is moved back one step."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field("", max_length=1000)
+
+
+class AliasEventItem(BaseModel):
+    """One move of an alias."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    model: str
+    alias: str
+    seq: int
+    kind: Literal["move", "rollback"]
+    from_: int | None = Field(alias="from")
+    to: int
+    who: str
+    reason: str
+    at: str
+
+
+class AliasHistory(BaseModel):
+    """Every move of an alias, oldest first."""
+
+    history: list[AliasEventItem]
+
+
+class OhlcvRow(BaseModel):
+    """One bar."""
+
+    time: str | int | float
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class ScoreRequest(BaseModel):
+    """Bars to score: ``rows`` (JSON), ``csv`` (text with a header) or ``dataset`` (the
+    demo, or a registered dataset's id or name); exactly one of them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rows: list[OhlcvRow] | None = Field(None, max_length=200_000)
+    csv: str | None = Field(None, max_length=50_000_000)
+    dataset: str | None = Field(None, max_length=300)
+    last: int = Field(10, ge=1, le=10_000, description="how many of the latest bars")
+
+
+class ScoredBar(BaseModel):
+    """A bar's call, Q-scores and whether the Q-filter takes the call."""
+
+    time: str
+    close: float
+    call: Literal["long", "short", "flat"]
+    q: float = Field(description="calibrated Q-score (the expected label)")
+    q_raw: float = Field(description="the model's raw Q, which the Q-filter thresholds")
+    take: bool | None = Field(description="raw Q >= the model's threshold")
+
+
+class ScoreResult(BaseModel):
+    """The latest bars scored by a version of a model."""
+
+    model: str
+    version: int
+    uri: str
+    alias: str | None
+    strategy: str
+    threshold: float | None
+    bars: list[ScoredBar]
+
+
+class MetricComparison(BaseModel):
+    """One metric of the compared runs; ``best`` indexes the best value (None: all equal)."""
+
+    values: list[float | None]
+    best: int | None
+    lower_is_better: bool
+
+
+class ParameterComparison(BaseModel):
+    """One parameter of the compared runs, with each one's delta from the first."""
+
+    values: list[float | None]
+    deltas: list[float | None]
+
+
+class ComparedRun(BaseModel):
+    """Who is compared: id, label and data."""
+
+    id: str
+    label: str
+    dataset: dict[str, Any]
+
+
+class LossCurve(BaseModel):
+    """A compared run's loss history."""
+
+    id: str
+    points: list[HistoryPoint]
+
+
+class EquityCurve(BaseModel):
+    """A compared run's Q-filtered book on its test split."""
+
+    id: str
+    times: list[str]
+    q_filtered: list[float]
+
+
+class Comparison(BaseModel):
+    """Runs (or versions) side by side: differing settings, metrics with the best marked,
+    parameters with deltas from the first, loss and equity curves, a data warning."""
+
+    runs: list[ComparedRun]
+    spec: dict[str, list[Any]]
+    metrics: dict[str, MetricComparison]
+    parameters: dict[str, ParameterComparison]
+    histories: list[LossCurve]
+    equity: list[EquityCurve]
+    different_data: bool
+    warnings: list[str]
