@@ -17,7 +17,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from ssots.config import Settings
-from ssots.errors import SsotsError
+from ssots.errors import ConflictError, SsotsError
 from ssots.store.home import HomeNotWritableError
 
 _WRITE_REFUSED = (
@@ -32,6 +32,10 @@ _DAMAGED = ("file is not a database", "database disk image is malformed")
 
 class DatabaseUnreadableError(SsotsError):
     """The database file is damaged or is not a database (exit code 2)."""
+
+
+class SchemaTooNewError(ConflictError):
+    """The database was migrated by a newer SSO-TS than this one (exit code 2)."""
 
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -128,7 +132,25 @@ def _shown(settings: Settings) -> str:
 
 
 def upgrade(engine: Engine) -> None:
-    """Apply every Alembic migration not yet applied."""
+    """Apply every Alembic migration not yet applied; a schema already at the newest
+    revision costs one query (Alembic is not even imported).
+
+    Revisions are named by their file's number (``0004_registry.py`` is revision
+    ``0004``; ``tests/test_migrations.py`` keeps it so).
+
+    Raises:
+        SchemaTooNewError: the database has a revision this version does not know.
+    """
+    known = revisions()
+    current = current_revision(engine)
+    if current == known[-1]:
+        return
+    if current is not None and current not in known:
+        raise SchemaTooNewError(
+            f"the database is at schema revision {current}, newer than this SSO-TS knows "
+            f"(up to {known[-1]}); upgrade SSO-TS (pip install -U ssots), or point "
+            "SSOTS_HOME / SSOTS_DATABASE_URL at another database"
+        )
     from alembic import command
     from alembic.config import Config
 
@@ -145,3 +167,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def revisions() -> list[str]:
+    """The migrations' revisions, oldest first (the numbers of their file names)."""
+    return sorted(
+        path.name.split("_", 1)[0] for path in (MIGRATIONS_DIR / "versions").glob("0*.py")
+    )
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's Alembic revision, or None before the first migration."""
+    from sqlalchemy import inspect, text
+
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
