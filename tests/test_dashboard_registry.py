@@ -15,7 +15,9 @@ from web_support import Server, TestClient, submit, wait_finished
 
 MODEL = "btc-demo"
 RUN_FIELDS = [{"lr": 0.01}, {"lr": 0.03}]
-"""The two runs differ in their learning rate only (same demo data)."""
+"""The two registered runs differ in their learning rate only (same demo data)."""
+OTHER_DATA = {"demoDays": 230, "epochs": 5}
+"""A third run, on other data (trained last: the first row on /jobs)."""
 
 
 @pytest.mark.parametrize(
@@ -46,7 +48,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``ssots serve`` with two trained runs, both registered as versions of ``MODEL``."""
     with Server(tmp_path_factory.mktemp("home"), workers=2) as running:
         jobs = [submit(running.client, demoDays=200, epochs=8, **f) for f in RUN_FIELDS]
-        for job_id in jobs:
+        other = submit(running.client, **OTHER_DATA)
+        for job_id in [*jobs, other]:
             assert wait_finished(running.client, job_id)["status"] == "success"
         runs = running.client.get("/api/runs", params={"source": "job"}).json()["runs"]
         by_job = {run["job_id"]: run["id"] for run in runs}
@@ -69,11 +72,11 @@ def traces(on: Tab, chart: str) -> list[dict[str, Any]]:
 def test_compare_two_runs_from_the_jobs_page(tab: Tab) -> None:  # noqa: F811
     page = tab.open("/jobs")
     boxes = page.locator("input[data-run]")
-    assert boxes.count() == 2
+    assert boxes.count() == 3
     button = page.locator("[data-el=compare]")
-    boxes.nth(0).check()
-    assert button.is_disabled()
     boxes.nth(1).check()
+    assert button.is_disabled()
+    boxes.nth(2).check()
     button.click()
     page.wait_for_url("**/compare?runs=*")
     page.wait_for_load_state("networkidle")
@@ -102,6 +105,19 @@ def test_compare_two_runs_from_the_jobs_page(tab: Tab) -> None:  # noqa: F811
     assert len(traces(tab, "params-chart")) == 2
     assert page.locator("[data-el=params] tbody tr").count() == 13
     tab.shot("compare-runs")
+
+
+def test_compare_warns_when_the_runs_used_different_data(tab: Tab) -> None:  # noqa: F811
+    page = tab.open("/jobs")
+    page.locator("input[data-run]").nth(0).check()
+    page.locator("input[data-run]").nth(1).check()
+    page.locator("[data-el=compare]").click()
+    page.wait_for_url("**/compare?runs=*")
+    page.wait_for_load_state("networkidle")
+    warning = page.locator("[data-el=warning]")
+    assert warning.is_visible()
+    assert "different data" in warning.inner_text()
+    assert page.locator("[data-el=spec] tbody th", has_text="demo_days").count() == 1
 
 
 def test_promote_a_version_to_champion_and_roll_it_back(tab: Tab) -> None:  # noqa: F811

@@ -8,8 +8,8 @@ import { dateTime, fillTable, h, notice, number, part } from "./format.js";
 const NAME = JSON.parse(document.getElementById("model-name").textContent);
 const BASE = `/api/models/${encodeURIComponent(NAME)}`;
 const PROMOTE_TO = "champion";
-const CHART_METRICS = ["rank_ic", "r2", "ic", "hit_rate"];
-/** Metrics drawn over versions when present (the chart stays readable). */
+/** Metrics drawn over versions when present (a few, so the chart stays readable). */
+const CHART_METRICS = ["rank_ic", "ic", "r2"];
 
 async function guarded(action) {
   try {
