@@ -35,7 +35,13 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Request
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = {"/": "Dashboard", "/datasets": "Datasets", "/training": "Model Training", "/jobs": "Jobs"}
+PAGES = {
+    "/": "Dashboard",
+    "/datasets": "Datasets",
+    "/training": "Model Training",
+    "/jobs": "Jobs",
+    "/models": "Models",
+}
 WAIT_MS = 90_000
 """Longest wait for a job in the browser (CI machines are slow and loaded)."""
 ACTION_MS = 20_000

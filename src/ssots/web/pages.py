@@ -58,6 +58,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/datasets", "Datasets", "database"),
     ("/training", "Model Training", "brain"),
     ("/jobs", "Jobs", "list"),
+    ("/models", "Models", "box"),
 )
 """Sidebar entries: path, title, icon."""
 
@@ -136,6 +137,33 @@ def job(request: Request, job_id: str) -> HTMLResponse:
 def datasets(request: Request) -> HTMLResponse:
     """Datasets: catalog and local ones, upload, and a candlestick preview."""
     return _page(request, "datasets.html", "/datasets", "Datasets")
+
+
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+@router.get("/compare")
+def compare(request: Request) -> HTMLResponse:
+    """Runs side by side (``?runs=A,B``) or versions of a model (``?model=NAME&versions=2,3``):
+    the settings diff, metrics, parameters, loss and equity curves."""
+    return _page(request, "compare.html", "/jobs", "Compare")
+
+
+@router.get("/models")
+def models(request: Request) -> HTMLResponse:
+    """The registered models with their aliases."""
+    return _page(request, "models.html", "/models", "Models")
+
+
+@router.get("/models/{name}")
+def model(request: Request, name: str) -> HTMLResponse:
+    """One model: versions, metrics over versions, aliases and their history, promote and
+    rollback, and scoring the latest bars; a malformed name is a 404 page."""
+    if not MODEL_NAME.fullmatch(name):
+        return _page(
+            request, "not_found.html", "/models", "Not found", 404, what=f"model {name[:40]!r}"
+        )
+    return _page(request, "model.html", "/models", f"Model {name}", model_name=name)
 
 
 def plotly_js() -> Path:

@@ -135,3 +135,66 @@ export function candleChart(element, rows) {
     yaxis2: axis({ domain: [0, 0.22], title: { text: "volume" } }),
   }), CONFIG);
 }
+
+/** One colour per compared run (or model version), in order. */
+export const PALETTE = ["#58a6ff", "#f0883e", "#3fb950", "#d2a8ff", "#f85149", "#e3b341", "#39c5cf", "#ff7b72", "#a5d6ff", "#7ee787"];
+
+/** An exponential moving average of `values` (nulls kept); `weight` 0 returns them as is. */
+export function smooth(values, weight) {
+  let last = null;
+  return values.map((value) => {
+    if (value === null || value === undefined) return value;
+    last = last === null ? value : weight * last + (1 - weight) * value;
+    return last;
+  });
+}
+
+/** Train (solid) and validation (dashed) losses of several runs on one chart. */
+export function compareLossChart(element, histories, labels, { log = false, smoothing = 0 } = {}) {
+  const traces = histories.flatMap((history, index) => {
+    const epochs = history.points.map((p) => p.epoch);
+    const color = PALETTE[index % PALETTE.length];
+    return [
+      line(`${labels[index]} train`, color, epochs, smooth(history.points.map((p) => p.train_loss), smoothing)),
+      line(`${labels[index]} validation`, color, epochs, smooth(history.points.map((p) => p.val_loss), smoothing), "dash"),
+    ];
+  });
+  return Plotly.react(element, traces, layout({
+    hovermode: "x unified",
+    xaxis: axis({ title: { text: "epoch" } }),
+    yaxis: axis({ title: { text: "loss (MSE)" }, type: log ? "log" : "linear" }),
+  }), CONFIG);
+}
+
+/** The Q-filtered book's equity of several runs. */
+export function compareEquityChart(element, equity, labels) {
+  const traces = equity.map((item, index) =>
+    line(labels[index], PALETTE[index % PALETTE.length], item.times, item.q_filtered));
+  return Plotly.react(element, traces, layout({
+    hovermode: "x unified", yaxis: axis({ title: { text: "equity (start = 1)" } }),
+  }), CONFIG);
+}
+
+/** The parameters of several runs as grouped bars; `parameters` is name -> {values}. */
+export function compareParametersChart(element, parameters, labels) {
+  const names = Object.keys(parameters);
+  const traces = labels.map((label, index) => ({
+    type: "bar", name: label, x: names, y: names.map((name) => parameters[name].values[index]),
+    marker: { color: PALETTE[index % PALETTE.length] },
+  }));
+  return Plotly.react(element, traces, layout({
+    barmode: "group", xaxis: axis({ tickangle: -35 }), yaxis: axis({ title: { text: "value" } }),
+  }), CONFIG);
+}
+
+/** Metrics over a model's versions: `series` is metric -> values, one per version. */
+export function versionsChart(element, versions, series) {
+  const traces = Object.entries(series).map(([metric, values], index) => ({
+    type: "scatter", mode: "lines+markers", name: metric, x: versions, y: values,
+    line: { color: PALETTE[index % PALETTE.length], width: 2 },
+  }));
+  return Plotly.react(element, traces, layout({
+    hovermode: "x unified", xaxis: axis({ title: { text: "version" }, dtick: 1 }),
+    yaxis: axis({ title: { text: "metric" } }),
+  }), CONFIG);
+}
