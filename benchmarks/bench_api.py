@@ -19,24 +19,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
-import os
 import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from _serve import free_port, get, post, start_server
+
 TARGET_RPS = 1500
 TARGET_P99_MS = 25.0
-LONG_JOB = {"demoDays": 1095, "epochs": 100_000, "patience": 100_000}
+LONG_JOB = {"demoDays": 3650, "epochs": 100_000, "patience": 100_000, "batchSize": 8}
+"""Trains for many minutes (mini-batches of 8 rows), so it runs through the whole measurement."""
 FAST_JOB = {"demoDays": 200, "epochs": 5}
 BURST = 300
 BURST_THREADS = 50
@@ -49,16 +46,16 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
-        port = _free_port()
-        server = _start_server(Path(home), port)
+        port = free_port()
+        server = start_server(Path(home), port, 1, {"SSOTS_QUEUE_LIMIT": str(BURST + 10)})
         try:
             base = f"http://127.0.0.1:{port}"
-            job_id = _post(f"{base}/api/train", LONG_JOB)["jobId"]
+            job_id = post(f"{base}/api/train", LONG_JOB)["jobId"]
             _wait_training(base, job_id)
             _run(_load(port, job_id, 1.0, args.connections))  # warm-up
             latencies, elapsed = _run(_load(port, job_id, args.seconds, args.connections))
-            still = _get(f"{base}/api/train?jobId={job_id}")["status"]
-            _post(f"{base}/api/jobs/{job_id}/cancel", {})
+            still = get(f"{base}/api/train?jobId={job_id}")["status"]
+            post(f"{base}/api/jobs/{job_id}/cancel", {})
             idle, busy = _health_during_burst(base)
         finally:
             server.send_signal(signal.SIGINT)
@@ -77,7 +74,7 @@ def _health_during_burst(base: str) -> tuple[list[float], list[float]]:
 
     def timed() -> float:
         asked = time.perf_counter()
-        _get(f"{base}/api/health")
+        get(f"{base}/api/health")
         return time.perf_counter() - asked
 
     idle = [timed() for _ in range(20)]
@@ -92,7 +89,7 @@ def _health_during_burst(base: str) -> tuple[list[float], list[float]]:
 
     def submit(_: int) -> None:
         with contextlib.suppress(OSError):  # a 429 (full queue) counts as part of the burst
-            _post(f"{base}/api/train", FAST_JOB)
+            post(f"{base}/api/train", FAST_JOB)
 
     watcher = threading.Thread(target=watch)
     watcher.start()
@@ -161,65 +158,14 @@ async def _connection(port: int, request: bytes, deadline: float, out: list[floa
         writer.close()
 
 
-def _start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "SSOTS_HOME": str(home), "SSOTS_QUEUE_LIMIT": str(BURST + 10)}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ssots",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--no-access-log",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            _get(f"http://127.0.0.1:{port}/api/health")
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("ssots serve did not start within 60 s")
-
-
 def _wait_training(base: str, job_id: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        status = _get(f"{base}/api/train?jobId={job_id}")
+        status = get(f"{base}/api/train?jobId={job_id}")
         if status["status"] == "in_progress" and status["epoch"] > 0:
             return
         time.sleep(0.1)
     raise SystemExit(f"the job did not start training: {status}")
-
-
-def _get(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=10) as answer:
-        return json.load(answer)
-
-
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as answer:
-        return json.load(answer)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 if __name__ == "__main__":

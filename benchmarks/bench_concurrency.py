@@ -15,19 +15,16 @@ at the end. The figure is the last line printed.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from _serve import free_port, get, post, start_server
 
 TARGET = 1.3
 JOB: dict[str, Any] = {}  # the contract's defaults: the demo dataset, default epochs
@@ -46,8 +43,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0, help="most seconds per phase")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
-        port = _free_port()
-        server = _start_server(Path(home), port, args.workers)
+        port = free_port()
+        server = start_server(Path(home), port, args.workers)
         try:
             base = f"http://127.0.0.1:{port}"
             warm = _run_jobs(base, 1, args.timeout)
@@ -76,10 +73,10 @@ def _run_jobs(base: str, count: int, timeout: float) -> float:
     ``POLL`` seconds, so that the client costs the server little. Prints each job's own
     running time (from its worker's start to its end)."""
     submitted = time.time()
-    ids = {_post(f"{base}/api/train", JOB)["jobId"] for _ in range(count)}
+    ids = {post(f"{base}/api/train", JOB)["jobId"] for _ in range(count)}
     deadline = time.monotonic() + timeout
     while True:
-        jobs = {job["id"]: job for job in _get(f"{base}/api/jobs?limit=500")["jobs"]}
+        jobs = {job["id"]: job for job in get(f"{base}/api/jobs?limit=500")["jobs"]}
         mine = [jobs[job_id] for job_id in ids if job_id in jobs]
         if len(mine) == count and all(job["status"] in ENDED for job in mine):
             break
@@ -93,48 +90,6 @@ def _run_jobs(base: str, count: int, timeout: float) -> float:
     print(f"  each job running: {', '.join(f'{s:.2f}' for s in running)} s")
     last = max(datetime.fromisoformat(job["finished_at"]).timestamp() for job in mine)
     return last - submitted
-
-
-def _start_server(home: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "SSOTS_HOME": str(home)}
-    command = [
-        sys.executable, "-m", "ssots", "serve", "--port", str(port),
-        "--workers", str(workers), "--no-access-log",
-    ]  # fmt: skip
-    server = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            _get(f"http://127.0.0.1:{port}/api/health")
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("ssots serve did not start within 60 s")
-
-
-def _get(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url, timeout=30) as answer:
-        return json.load(answer)
-
-
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.load(answer)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 if __name__ == "__main__":
