@@ -55,10 +55,10 @@ def list_command(
 
     Example: ssots runs list --sort rank_ic --tag team=research
     """
-    from ssots.cli.train import parse_tags
+    from ssots.services.runs import parse_tags
 
     rows, total = _store().list(
-        tags=parse_tags(tag or []),
+        tags=parse_tags(tag or [], "--tag"),
         dataset=dataset,
         source=source,
         sort=sort,
@@ -134,10 +134,10 @@ def tag_command(
 
     Example: ssots runs tag brisk-otter-042 team=research stage=
     """
-    from ssots.cli.train import parse_tags
+    from ssots.services.runs import parse_tags
 
     changes: dict[str, str | None] = {
-        key: (value or None) for key, value in parse_tags(tags).items()
+        key: (value or None) for key, value in parse_tags(tags, "TAG").items()
     }
     record = _store().update(run, tags=changes)
     console.print(f"{record.name}: " + (" ".join(f"{k}={v}" for k, v in record.tags.items())

@@ -57,7 +57,9 @@ def train_command(
     from ssots.spec import RunSpec
 
     spec = RunSpec.build(name_of=flag_of, **spec_values)
-    tags = parse_tags(tag or [])
+    from ssots.services.runs import parse_tags
+
+    tags = parse_tags(tag or [], "--tag")
     check_output(output, force=force)
     spec = spec.model_copy(
         update={"dataset": dataset_for_training(spec.dataset, demo_fallback=demo_fallback)}
@@ -87,23 +89,6 @@ def track(
     )
     err_console.print(f"run id: {record.id}", highlight=False)
     return record
-
-
-def parse_tags(pairs: list[str]) -> dict[str, str]:
-    """``["k=v", ...]`` as a dict.
-
-    Raises:
-        ParameterError: an item without ``=``.
-    """
-    from ssots.errors import ParameterError
-
-    tags: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ParameterError(f"a tag is key=value, got {pair!r}")
-        tags[key] = value
-    return tags
 
 
 def check_output(path: Path, *, force: bool) -> None:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ssots.config import Settings
+from ssots.errors import ParameterError
 from ssots.pipeline import RunResult
 from ssots.spec import RunSpec
 
 if TYPE_CHECKING:  # SQLAlchemy loads only when a run is recorded or read
     from ssots.store.runs import RunRecord, RunStore
 
-__all__ = ["dataset_fingerprint", "record_run", "rerun_spec", "run_store"]
+__all__ = ["dataset_fingerprint", "parse_tags", "record_run", "rerun_spec", "run_store"]
 
 
 def run_store(settings: Settings) -> RunStore:
@@ -101,3 +102,19 @@ def rerun_spec(run: RunRecord, *, files: bool = True) -> RunSpec:
             f"read; upload it (POST /api/datasets) or rerun it with `ssots runs rerun {run.id}`"
         )
     return spec
+
+
+def parse_tags(pairs: list[str], name: str) -> dict[str, str]:
+    """``["k=v", ...]`` as a dict; ``name`` is how the user's interface calls the value
+    (``--tag`` on the command line, ``tag`` in the API).
+
+    Raises:
+        ParameterError: an item without ``=`` or without a key.
+    """
+    tags: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ParameterError(f"`{name}` must be key=value, e.g. team=research; got {pair!r}")
+        tags[key] = value
+    return tags

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Path, Query
 from starlette.convertors import Convertor, register_url_convertor
 
-from ssots.errors import ParameterError
+from ssots.services.runs import parse_tags
 from ssots.web.deps import ServicesDep
 from ssots.web.errors import error_responses
 from ssots.web.schemas import (
@@ -49,21 +49,6 @@ RunKey = Annotated[
 ]
 
 
-def parse_tag_filters(tags: list[str]) -> dict[str, str]:
-    """``["k=v", ...]`` as a dict.
-
-    Raises:
-        ParameterError: an item without ``=``.
-    """
-    parsed: dict[str, str] = {}
-    for tag in tags:
-        key, sep, value = tag.partition("=")
-        if not sep or not key:
-            raise ParameterError(f"`tag` must be key=value, got {tag!r}")
-        parsed[key] = value
-    return parsed
-
-
 @router.get(
     "/runs",
     response_model=RunList,
@@ -86,7 +71,7 @@ def list_runs(
 ) -> dict[str, Any]:
     """One page of runs; runs lacking the sort metric come last."""
     rows, total = services.runs.list(
-        tags=parse_tag_filters(tag),
+        tags=parse_tags(tag, "tag"),
         dataset=dataset,
         source=source,
         sort=sort,
