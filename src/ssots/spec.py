@@ -34,7 +34,9 @@ __all__ = [
     "DEMO_TITLE",
     "FIELDS",
     "LABEL_MODES",
+    "LOWER_IS_BETTER",
     "MAX_GAP_SPACINGS",
+    "METRICS",
     "MIN_BLOCK_ROWS",
     "STRATEGIES",
     "WARMUP_BARS",
@@ -70,6 +72,20 @@ BOOKS: dict[str, str] = {
     "buy_and_hold": "Buy and hold",
 }
 """The three books of a backtest, in display order, with their display names."""
+
+METRICS: dict[str, dict[str, str]] = {
+    "mse": {"label": "MSE", "better": "lower"},
+    "mae": {"label": "MAE", "better": "lower"},
+    "rmse": {"label": "RMSE", "better": "lower"},
+    "r2": {"label": "R²", "better": "higher"},
+    "ic": {"label": "IC (Pearson)", "better": "higher"},
+    "rank_ic": {"label": "Rank IC (Spearman)", "better": "higher"},
+}
+"""The test-split regression metrics, their display names and which direction is better."""
+LOWER_IS_BETTER: frozenset[str] = frozenset(
+    name for name, metric in METRICS.items() if metric["better"] == "lower"
+)
+"""Metrics where the smallest value is best (for the others: the largest)."""
 
 DEMO = "demo"
 """The dataset reference of the built-in demo data."""
@@ -498,6 +514,7 @@ def vocabulary() -> dict[str, Any]:
         "strategies": STRATEGIES,
         "labelModes": LABEL_MODES,
         "books": BOOKS,
+        "metrics": METRICS,
         "jobStatuses": [status.value for status in JobStatus],
         "finalStatuses": [status.value for status in JobStatus if status.is_final],
         "demo": {"dataset": DEMO, "title": DEMO_TITLE, "days": DEMO_DAYS},

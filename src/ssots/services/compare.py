@@ -10,17 +10,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ssots.errors import ParameterError
+from ssots.spec import LOWER_IS_BETTER
 
 __all__ = [
-    "LOWER_IS_BETTER",
     "Comparable",
     "comparable_run",
     "comparable_version",
     "compare",
 ]
 
-LOWER_IS_BETTER: frozenset[str] = frozenset({"mse", "mae", "rmse"})
-"""Metrics where the smallest value is best (for the others: the largest)."""
 MAX_COMPARED = 10
 """Most trainings one comparison takes."""
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -284,11 +284,7 @@ class ModelRegistry:
         """
         with self.database.session() as session:
             model = self._model_row(session, name)
-            rows = session.scalars(
-                select(ModelVersionRow)
-                .where(ModelVersionRow.model_id == model.id)
-                .order_by(ModelVersionRow.version.desc())
-            ).all()
+            rows = session.scalars(_newest_first(model.id)).all()
             return [self._version_record(session, name, row) for row in rows]
 
     def version(self, name: str, version: int) -> VersionRecord:
@@ -310,11 +306,7 @@ class ModelRegistry:
         """
         with self.database.session() as session:
             model = self._model_row(session, name)
-            row = session.scalars(
-                select(ModelVersionRow)
-                .where(ModelVersionRow.model_id == model.id)
-                .order_by(ModelVersionRow.version.desc())
-            ).first()
+            row = session.scalars(_newest_first(model.id)).first()
             if row is None:
                 raise NotFoundError(f"model {name} has no version yet; register one")
             return self._version_record(session, name, row)
@@ -587,4 +579,13 @@ def _event(model: str, row: AliasEventRow) -> AliasEvent:
         who=row.who,
         reason=row.reason,
         created_at=row.created_at,
+    )
+
+
+def _newest_first(model_id: Any) -> Select[tuple[ModelVersionRow]]:
+    """The versions of one model, highest first."""
+    return (
+        select(ModelVersionRow)
+        .where(ModelVersionRow.model_id == model_id)
+        .order_by(ModelVersionRow.version.desc())
     )

@@ -10,10 +10,7 @@ const HISTORY_POINTS = 500;
 /** Beyond this many drawn points the chart is redrawn from the server's downsampled history. */
 const LIVE_POINTS = 2000;
 /** The test metrics of the calibrated Q, each judged against the best baseline. */
-const METRICS = [
-  ["mse", "MSE", "lower"], ["mae", "MAE", "lower"], ["rmse", "RMSE", "lower"], ["r2", "R²", "higher"],
-  ["ic", "IC (Pearson)", "higher"], ["rank_ic", "Rank IC (Spearman)", "higher"],
-];
+const METRICS = Object.entries(SPEC.metrics).map(([key, { label, better }]) => [key, label, better]);
 const BOOKS = Object.entries(SPEC.books);
 const BOOK_METRICS = [
   ["total_return", "Total return", percent], ["cagr", "CAGR", percent],
