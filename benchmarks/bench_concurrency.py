@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from _serve import free_port, get, post, start_server
+from ssots.spec import JobStatus
 
 TARGET = 1.3
 JOB: dict[str, Any] = {}  # the contract's defaults: the demo dataset, default epochs
-ENDED = ("succeeded", "failed", "cancelled")
+ENDED = frozenset(status.value for status in JobStatus if status.is_final)
 ALONE = 3
 """Jobs run alone, one after another; their median is the reference."""
 POLL = 0.25
