@@ -31,6 +31,8 @@ from ssots.store.jobs import (
 from ssots.store.tables import JobRow
 from web_support import make_settings, wait_for
 
+pytestmark = pytest.mark.usefixtures("backend")  # on SQLite and PostgreSQL
+
 SPEC = {"dataset": "demo", "epochs": 5, "demo_days": 200}
 
 

@@ -11,6 +11,10 @@
 | SSOTS_ALLOWED_HOSTS | more `Host` names the server answers (comma-separated) | none |
 | SSOTS_MAX_STREAMS | most open event streams (SSE) in total | 100 |
 | SSOTS_MAX_STREAMS_PER_CLIENT | most open event streams per client address | 10 |
+| SSOTS_LEASE_SECONDS | how long a running job's claim lasts without a heartbeat | 30 |
+| SSOTS_MAX_ATTEMPTS | attempts a job may take when its workers are lost | 3 |
+| SSOTS_EXECUTOR | where jobs run: `local` (worker processes) or `ray` | local |
+| SSOTS_RAY_ADDRESS | the Ray cluster of the `ray` executor (else `RAY_ADDRESS`) | unset |
 
 ``Settings`` is a pydantic-settings model: each field reads the variable ``SSOTS_<NAME>``
 (an empty variable counts as unset). Build it with ``Settings.from_env()``, which turns
@@ -22,9 +26,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import PositiveInt, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PositiveInt,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -49,6 +60,10 @@ _EXPECTED = {
     "allowed_hosts": ("comma-separated host names", "ssots.example.org,192.168.1.10"),
     "max_streams": ("a whole number >= 1", "100"),
     "max_streams_per_client": ("a whole number >= 1", "10"),
+    "lease_seconds": ("a number of seconds >= 1", "30"),
+    "max_attempts": ("a whole number >= 1", "3"),
+    "executor": ("local or ray", "ray"),
+    "ray_address": ("a Ray address", "ray://10.0.0.5:10001"),
 }
 """Field -> what its variable must hold and an example, for error messages."""
 
@@ -101,6 +116,16 @@ class Settings(BaseSettings):
     """Most event streams open at once; beyond it the API answers 429."""
     max_streams_per_client: PositiveInt = 10
     """Most event streams one client address holds open at once."""
+    lease_seconds: Annotated[float, Field(ge=1)] = 30.0
+    """How long a running job's claim lasts without a heartbeat from its worker; past it,
+    any server re-queues the job (workers renew it every third of this)."""
+    max_attempts: PositiveInt = 3
+    """Attempts a job may take: a job whose worker is lost more often fails."""
+    executor: Literal["local", "ray"] = "local"
+    """Where jobs run: ``local`` worker processes, or tasks on a Ray cluster."""
+    ray_address: str = ""
+    """The Ray cluster of the ``ray`` executor; empty: Ray's own ``RAY_ADDRESS``, else a
+    cluster started on this machine."""
 
     @classmethod
     def settings_customise_sources(

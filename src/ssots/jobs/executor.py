@@ -1,6 +1,7 @@
 """Executors: where a job's attempts run. ``LocalExecutor`` runs each attempt in its own
-process on this machine, at most ``capacity`` at once; a cluster executor (Ray) can
-take its place behind the same interface."""
+process on this machine, at most ``capacity`` at once; ``cluster.RayExecutor`` runs each
+as a task on a Ray cluster behind the same interface. Both run ``worker.run_attempt``,
+whatever the job's kind."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ class Executor(Protocol):
         """Attempts started and not yet reaped."""
 
     def reap(self) -> list[tuple[Attempt, int | None]]:
-        """Attempts whose worker has ended since the last call, with its exit code."""
+        """Attempts whose worker has ended since the last call, with its exit code (None:
+        the worker was lost, e.g. with its cluster node; the job may be tried again)."""
 
     def kill(self, job_id: str) -> None:
         """Stop the worker of ``job_id`` at once (no clean-up runs in it)."""
@@ -79,7 +81,7 @@ class LocalExecutor:
 
     def start(self, attempt: Attempt) -> None:
         """Start a worker process for ``attempt``."""
-        from ssots.jobs.worker import run_attempt
+        from ssots.jobs.worker import run_attempt  # (the forkserver preloaded it)
 
         process = self._context.Process(
             target=run_attempt,
@@ -115,3 +117,16 @@ class LocalExecutor:
         """Kill every worker; their attempts stay listed until reaped."""
         for job_id in list(self._workers):
             self.kill(job_id)
+
+
+def make_executor(
+    settings: Settings, capacity: int, *, threads_per_worker: int | None = None
+) -> Executor:
+    """The executor ``settings.executor`` names: ``local`` worker processes, or tasks on
+    the Ray cluster at ``settings.ray_address`` (``ray`` must be installed:
+    ``pip install 'ssots[ray]'``), ``capacity`` attempts at once."""
+    if settings.executor == "ray":
+        from ssots.jobs.cluster import RayExecutor
+
+        return RayExecutor(settings, capacity, threads_per_task=threads_per_worker or 1)
+    return LocalExecutor(settings, capacity, threads_per_worker=threads_per_worker)
