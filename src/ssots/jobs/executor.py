@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+from multiprocessing import forkserver
 from multiprocessing.process import BaseProcess
 from typing import Protocol
 
@@ -22,9 +24,11 @@ WORKER_PRELOAD: tuple[str, ...] = (
     "sklearn.ensemble",
     "sklearn.linear_model",
     "sklearn.metrics",
+    "ssots.jobs._preload",
 )
 """What the forkserver imports once, so that no job pays for it: the worker (and the
-pipeline) and the scikit-learn modules of the baselines."""
+pipeline), the scikit-learn modules of the baselines, and the indicator loops' machine
+code (``_preload``)."""
 
 
 class Executor(Protocol):
@@ -77,6 +81,8 @@ class LocalExecutor:
         )
         if self._context.get_start_method() == "forkserver":
             self._context.set_forkserver_preload(list(WORKER_PRELOAD))
+            # Start it (and its preloading) now, not when the first job is claimed.
+            threading.Thread(target=forkserver.ensure_running, daemon=True).start()
         self._workers: dict[str, tuple[Attempt, BaseProcess]] = {}
 
     def start(self, attempt: Attempt) -> None:

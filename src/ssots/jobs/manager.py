@@ -4,11 +4,13 @@ cancellation with a hard kill when a worker does not stop by itself, and reaps e
 leases.
 
 Every process that runs jobs has one, whatever its executor, and they may share one
-database: a claim is one statement (``JobStore.claim_next``), a running job's worker
-renews its lease, and every manager's reaper re-queues (or fails, past the attempt
-limit) the jobs whose lease ran out, so a server or worker that dies is replaced by any
-other. Recovery at start-up (every job left running is interrupted at once) is kept for
-the single server that owns an SQLite home under its lock."""
+database: a claim is one statement (``JobStore.claim_next``), a running job's lease is
+renewed by its worker and by the manager that started it (while the executor holds the
+attempt: a worker still starting keeps its job), and every manager's reaper re-queues
+(or fails, past the attempt limit) the jobs whose lease ran out, so a server or worker
+that dies is replaced by any other. Recovery at start-up (every job left running is
+interrupted at once) is kept for the single server that owns an SQLite home under its
+lock."""
 
 from __future__ import annotations
 
@@ -113,12 +115,14 @@ class JobManager:
             )
 
     def tick(self) -> None:
-        """One round: reap ended workers, enforce cancellation, reap expired leases (a
-        few times per lease), start queued jobs."""
+        """One round: reap ended workers, enforce cancellation, renew the leases of the
+        attempts in the executor and reap expired ones (a few times per lease), start
+        queued jobs."""
         self._reap()
         self._enforce_cancellation()
         if time.monotonic() >= self._next_reap:
             self._next_reap = time.monotonic() + REAP_EVERY * self.lease_seconds
+            self.store.renew_all(self.executor.running(), self.lease_seconds)
             self.reap_expired()
         self._dispatch()
 

@@ -11,7 +11,9 @@ Several servers and ``ssots worker`` processes may share one database (PostgreSQ
 - ``claim_next`` takes the oldest queued job in one statement (``FOR UPDATE SKIP LOCKED``
   on PostgreSQL, so claimers never wait for each other; an immediate transaction on
   SQLite, whose writers take turns), with a lease of ``lease_seconds``;
-- the attempt's worker renews the lease (``renew``) every few seconds;
+- the attempt's worker renews the lease (``renew``) every few seconds, and so does the
+  manager that started it while the attempt is in its executor (``renew_all``: a worker
+  still starting, or a Ray task waiting for a CPU, keeps its job);
 - ``reap_expired``, run by every server, ends the attempts whose lease ran out: the job is
   queued again, or failed once it has had ``max_attempts`` attempts (cancelled if a
   cancel was requested). The lost attempt's events are dropped with it;
@@ -377,19 +379,20 @@ class JobStore:
     def renew(self, attempt: Attempt, lease_seconds: float = LEASE_SECONDS) -> bool:
         """Extend the attempt's lease to ``lease_seconds`` from now (the heartbeat); False
         when the job is no longer this attempt's."""
+        return self.renew_all([attempt], lease_seconds) == 1
+
+    def renew_all(self, attempts: Sequence[Attempt], lease_seconds: float = LEASE_SECONDS) -> int:
+        """Extend the leases of those ``attempts`` that still own their job (one
+        statement); how many did."""
+        if not attempts:
+            return 0
         moment = now()
         with self.database.session() as session:
-            return bool(
-                session.execute(
-                    update(JOBS)
-                    .where(
-                        JOBS.c.id == attempt.job_id,
-                        JOBS.c.claim == attempt.claim,
-                        JOBS.c.status == RUNNING,
-                    )
-                    .values(lease_expires_at=moment + timedelta(seconds=lease_seconds))
-                ).rowcount
-            )
+            return session.execute(
+                update(JOBS)
+                .where(JOBS.c.claim.in_([a.claim for a in attempts]), JOBS.c.status == RUNNING)
+                .values(lease_expires_at=moment + timedelta(seconds=lease_seconds))
+            ).rowcount
 
     def reap_expired(self) -> dict[str, JobStatus]:
         """End the attempts whose lease expired: re-queue their jobs, or fail those that
