@@ -70,9 +70,7 @@ class RayExecutor:
         self.settings = settings
         self.capacity = capacity
         self.threads_per_task = threads_per_task
-        self._remote = ray.remote(run_task).options(
-            num_cpus=threads_per_task, max_retries=0, retry_exceptions=False
-        )
+        self._remote = ray.remote(num_cpus=threads_per_task, max_retries=0)(run_task)
         self._tasks: dict[str, tuple[Attempt, Any]] = {}
 
     def start(self, attempt: Attempt) -> None:
