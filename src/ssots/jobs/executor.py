@@ -5,10 +5,13 @@ whatever the job's kind."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import threading
+from collections.abc import Callable
 from multiprocessing import forkserver
+from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from typing import Protocol
 
@@ -84,6 +87,8 @@ class LocalExecutor:
             # Start it (and its preloading) now, not when the first job is claimed.
             threading.Thread(target=forkserver.ensure_running, daemon=True).start()
         self._workers: dict[str, tuple[Attempt, BaseProcess]] = {}
+        self.notify: Callable[[], None] | None = None
+        """Called when a worker process ends (the job manager sets its ``wake``)."""
 
     def start(self, attempt: Attempt) -> None:
         """Start a worker process for ``attempt``."""
@@ -97,6 +102,10 @@ class LocalExecutor:
         )
         process.start()
         self._workers[attempt.job_id] = (attempt, process)
+        if self.notify is not None:  # tell the manager as soon as the worker ends
+            threading.Thread(
+                target=_notify_on_exit, args=(process.sentinel, self.notify), daemon=True
+            ).start()
 
     def running(self) -> list[Attempt]:
         """Attempts started and not yet reaped."""
@@ -123,6 +132,12 @@ class LocalExecutor:
         """Kill every worker; their attempts stay listed until reaped."""
         for job_id in list(self._workers):
             self.kill(job_id)
+
+
+def _notify_on_exit(sentinel: int, notify: Callable[[], None]) -> None:
+    with contextlib.suppress(OSError, ValueError):  # (a sentinel closed by reap: it ended)
+        wait([sentinel])
+    notify()
 
 
 def make_executor(

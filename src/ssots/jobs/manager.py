@@ -73,6 +73,8 @@ class JobManager:
         self.recover_at_start = recover_at_start
         self.kinds = kinds
         self.owner = process_name()
+        if hasattr(executor, "notify"):  # an executor that can say when a worker ended
+            executor.notify = self.wake
         self._next_reap = 0.0
         self._wake = threading.Event()
         self._stopping = threading.Event()
