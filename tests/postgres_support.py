@@ -18,6 +18,7 @@ no binaries are found the ``postgres`` parameter is skipped, unless
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -80,6 +81,25 @@ class Cluster:
             "-w", "-t", "60", "start",
         )
         self.url = f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/postgres"
+        self._watch(os.getpid())
+
+    def _watch(self, pid: int) -> None:
+        """Stop the cluster once process ``pid`` is gone, however it ended (a test run
+        killed by a signal runs no finalizer): a detached shell polls it."""
+        stop = [str(self.binaries / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]
+        if self.as_postgres:
+            stop = ["runuser", "-u", "postgres", "--", *stop]
+        script = (
+            f"while kill -0 {pid} 2>/dev/null; do sleep 2; done; "
+            f"{shlex.join(stop)} >/dev/null 2>&1; rm -rf {shlex.quote(str(self.root))}"
+        )
+        subprocess.Popen(
+            ["sh", "-c", script],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def _run(self, program: str, *args: str) -> None:
         command = [str(self.binaries / program), *args]

@@ -139,3 +139,30 @@ def test_ssots_worker_runs_jobs_queued_through_an_api_only_server(
         assert owners == {owner for owner in owners if owner.endswith(f":{worker.pid}")}
         store.database.engine.dispose()
         assert httpx.get(f"{api.url}/api/health").status_code == 200
+
+
+def test_servers_starting_together_migrate_a_fresh_database_once(
+    shared: dict[str, str],
+) -> None:
+    import threading
+
+    errors: list[Exception] = []
+
+    def open_it() -> None:
+        try:
+            settings = make_settings(Path("/nonexistent-home"), **_fields(shared))
+            open_database(settings).engine.dispose()
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it, daemon=True) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads), "the migrations deadlocked"
+    assert errors == []
+
+
+def _fields(env: dict[str, str]) -> dict[str, str]:
+    return {"database_url": env["SSOTS_DATABASE_URL"]}
