@@ -260,3 +260,66 @@ def test_strategies_direction_is_what_the_trade_list_calls(real_data_dir: Path) 
     trades = trade_list(result)
     assert (trades.states() == "taken").all()
     assert trades.side.tolist() == [int(direction[entry]) for entry in trades.entry]
+
+
+# -- ssots backtest --trades ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def weights_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from typer.testing import CliRunner
+
+    from ssots.cli import app
+
+    path = tmp_path_factory.mktemp("weights") / "w.json"
+    train = ["train", "--epochs", "10", "--demo-days", "500", "--no-track", "--output", str(path)]
+    result = CliRunner().invoke(app, train)
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_cli_backtest_writes_the_trade_list_of_its_books(
+    weights_file: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from ssots.artifacts import read_weights
+    from ssots.cli import app
+    from ssots.data import demo
+
+    out = tmp_path / "deeper" / "trades.csv"
+    args = ["backtest", "--weights", str(weights_file), "--dataset", "demo", "--trades", str(out)]
+    shown = CliRunner().invoke(app, args)
+    assert shown.exit_code == 0, shown.output
+    saved = read_weights(weights_file)
+    expected = trade_list(saved.backtest(demo()))  # `--dataset demo`: the default demo
+    assert out.read_text() == expected.to_csv()
+    counts = expected.counts()
+    text = " ".join(shown.output.split())
+    calls = f"{counts['calls']:,} calls ({counts['taken']:,} taken by the Q-filter"
+    assert f"{len(expected):,} trades of {calls}" in text
+    assert not list(out.parent.glob(".*.tmp")), "a scratch file was left behind"
+
+
+@pytest.mark.parametrize("where", ["folder", "under-a-file", "name-too-long"])
+def test_cli_backtest_refuses_a_trades_path_it_cannot_write(
+    weights_file: Path, tmp_path: Path, where: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from ssots.cli import app
+
+    if where == "folder":
+        target = tmp_path
+    elif where == "under-a-file":
+        (tmp_path / "file").write_text("x")
+        target = tmp_path / "file" / "trades.csv"
+    else:  # the file system refuses it (as it refuses a read-only folder, even as root)
+        target = tmp_path / ("t" * 300 + ".csv")
+    args = ["backtest", "--weights", str(weights_file), "--dataset", "demo"]
+    shown = CliRunner().invoke(app, [*args, "--trades", str(target)])
+    assert shown.exit_code == 2, shown.output
+    assert "cannot write the trade list to" in shown.output
+    assert "Traceback" not in shown.output
+    if where != "name-too-long":  # refused before the backtest: nothing else was printed
+        assert "Backtest of" not in shown.output
