@@ -1,0 +1,235 @@
+// The trader's views of a test block (the job page and the model page): the price with the
+// strategy's entries and exits and the Q-filter's taken and skipped calls, the raw Q-score
+// beneath it on the same time axis, a drawdown chart per book, and the trade list (sorted
+// by any column, exported as the API's own CSV). Everything comes from one request,
+// GET {base}/test-block; the export is GET {base}/trades?format=csv.
+
+import { ApiError, api, download } from "./api.js";
+import { COLORS, CONFIG, axis, layout } from "./charts.js";
+import { h, notice, number, part, percent } from "./format.js";
+import { SPEC } from "./spec.js";
+
+const { Plotly } = window;
+/** Rows of the trade list shown per page. */
+export const PAGE_ROWS = 50;
+const FILTER_STYLE = {
+  taken: { name: "Q-filter took", symbol: "circle-open", color: COLORS.q_filtered, chip: "good" },
+  skipped: { name: "Q-filter skipped", symbol: "diamond-open", color: "#ff7b72", chip: "bad" },
+  ruined: { name: "not taken (filtered book ruined)", symbol: "x-open", color: "#9ba7b4", chip: "bad" },
+};
+const Q_COLOR = "#f0883e";
+const THRESHOLD_COLOR = "#e3b341";
+
+/** "2024-01-31 13:00" from an ISO time (UTC, as the API sends it). */
+function when(iso) {
+  return iso.slice(0, 16).replace("T", " ");
+}
+
+/** The trade list's columns: key, title, how a cell shows, whether it is a number. */
+const COLUMNS = [
+  ["call", "Call", String, true],
+  ["side", "Side", String, false],
+  ["entry_time", "Entry time", when, false],
+  ["entry_price", "Entry price", (v) => number(v, 7), true],
+  ["exit_time", "Exit time", when, false],
+  ["exit_price", "Exit price", (v) => number(v, 7), true],
+  ["bars", "Bars", String, true],
+  ["return", "Return", (v) => percent(v, 2), true],
+  ["q_entry", "Q at entry", (v) => number(v, 4), true],
+  ["filter", "Filter", (v) => h("span", { className: `chip ${FILTER_STYLE[v].chip}` }, v), false],
+];
+
+function markers(name, points, { symbol, color, size = 10, width = 2 }, yaxis = "y") {
+  return {
+    type: "scatter", mode: "markers", name, yaxis,
+    x: points.map((p) => p.x), y: points.map((p) => p.y), text: points.map((p) => p.text),
+    hovertemplate: "%{text}<extra>%{fullData.name}</extra>",
+    marker: { symbol: points.map((p) => p.symbol ?? symbol), color, size, line: { color, width } },
+  };
+}
+
+/** The price of the block with the calls on it, and the raw Q-score beneath on one time axis. */
+export function priceChart(element, view) {
+  const { price, trades } = view;
+  const first = new Map();
+  const last = new Map();
+  for (const trade of trades) {
+    if (!first.has(trade.call)) first.set(trade.call, trade);
+    last.set(trade.call, trade);
+  }
+  const entries = [...first.values()].map((t) => ({
+    x: t.entry_time, y: t.entry_price, symbol: t.side === "long" ? "triangle-up" : "triangle-down",
+    text: `call ${t.call}: ${t.side} at ${number(t.entry_price, 7)}`,
+  }));
+  const exits = [...last.values()].map((t) => ({
+    x: t.exit_time, y: t.exit_price, text: `call ${t.call}: ${t.side} closed at ${number(t.exit_price, 7)}`,
+  }));
+  const byFilter = Object.entries(FILTER_STYLE).map(([state, style]) => markers(style.name,
+    trades.filter((t) => t.filter === state).map((t) => ({
+      x: t.entry_time, y: t.entry_price,
+      text: `call ${t.call} ${t.side}, ${t.bars} bars, return ${percent(t.return, 2)}, Q ${number(t.q_entry, 4)}`,
+    })), { ...style, size: 13 })).filter((trace) => trace.x.length || trace.name !== FILTER_STYLE.ruined.name);
+  const traces = [
+    { type: "scatter", mode: "lines", name: "close", x: price.times, y: price.close,
+      line: { color: "#c9d1d9", width: 1.5 }, hovertemplate: "%{y}<extra>close</extra>" },
+    ...byFilter, // under the strategy's own markers, which sit inside them
+    markers("strategy entries", entries, { color: COLORS.strategy, size: 8, width: 1 }),
+    markers("strategy exits", exits, { symbol: "x-thin-open", color: "#e6edf3", size: 8, width: 2 }),
+    { type: "scatter", mode: "lines", name: "raw Q-score", x: price.times, y: price.q, yaxis: "y2",
+      line: { color: Q_COLOR, width: 1.5 } },
+    { type: "scatter", mode: "lines", name: `threshold ${number(view.threshold, 4)}`, yaxis: "y2",
+      x: [view.start, view.end], y: [view.threshold, view.threshold],
+      line: { color: THRESHOLD_COLOR, width: 1.5, dash: "dash" } },
+  ];
+  return Plotly.react(element, traces, layout({
+    hovermode: "closest",
+    margin: { l: 64, r: 16, t: 56, b: 40 },
+    xaxis: axis({ anchor: "y2" }),
+    yaxis: axis({ domain: [0.36, 1], title: { text: "price" } }),
+    yaxis2: axis({ domain: [0, 0.28], title: { text: "raw Q" } }),
+  }), CONFIG);
+}
+
+/** One panel per book: its drawdown (equity over its running peak, minus 1). */
+export function drawdownChart(element, drawdown) {
+  // The API's order (strategy, Q-filtered, buy and hold), named as the spec names them.
+  const books = Object.keys(drawdown).filter((key) => key !== "times").map((key) => [key, SPEC.books[key]]);
+  const gap = 0.06;
+  const height = (1 - gap * (books.length - 1)) / books.length;
+  const extra = {};
+  const traces = books.map(([key, name], index) => {
+    const axisName = index ? `yaxis${index + 1}` : "yaxis";
+    const top = 1 - index * (height + gap);
+    extra[axisName] = axis({ domain: [top - height, top], tickformat: ".0%", title: { text: name } });
+    return {
+      type: "scatter", mode: "lines", name, x: drawdown.times, y: drawdown[key], yaxis: `y${index ? index + 1 : ""}`,
+      fill: "tozeroy", line: { color: COLORS[key], width: 1.5 },
+      hovertemplate: "%{y:.2%}<extra>%{fullData.name}</extra>",
+    };
+  });
+  return Plotly.react(element, traces, layout({
+    hovermode: "x unified", showlegend: false,
+    xaxis: axis({ anchor: `y${books.length}` }),
+    ...extra,
+  }), CONFIG);
+}
+
+/** Compare two trades by `key` (numbers by value, text and ISO times as text). */
+function compare(key, numeric) {
+  return numeric ? (a, b) => a[key] - b[key] : (a, b) => String(a[key]).localeCompare(String(b[key]));
+}
+
+/** Drives one element marked data-trader-views. */
+export class TraderViews {
+  /** @param {HTMLElement} root */
+  constructor(root) {
+    this.root = root;
+    this.sort = null;
+    this.page = 0;
+    this.trades = [];
+    part(root, "trades-prev").addEventListener("click", () => this.turn(-1));
+    part(root, "trades-next").addEventListener("click", () => this.turn(1));
+    part(root, "trades-csv").addEventListener("click", () => {
+      this.exportCsv().catch((error) => notice(error.message));
+    });
+  }
+
+  /**
+   * Show the test block of `base` (/api/jobs/ID or /api/models/NAME/versions/N).
+   * A block that cannot be rebuilt (409: its data is gone) is said so in place.
+   */
+  async show(base, fileName) {
+    this.base = base;
+    this.fileName = fileName;
+    const status = part(this.root, "trader-status");
+    const views = part(this.root, "trader-views");
+    status.hidden = false;
+    status.textContent = "Loading the trades of the test block…";
+    let view;
+    try {
+      view = await api(`${base}/test-block`);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 409)) throw error;
+      views.hidden = true;
+      status.textContent = `No trades to show: ${error.message}`;
+      return null;
+    }
+    status.hidden = true;
+    views.hidden = false; // shown before drawing: the charts size themselves to it
+    this.view = view;
+    this.trades = view.trades.map((trade, index) => ({ ...trade, index }));
+    this.sort = null;
+    this.page = 0;
+    this.summarise(view);
+    await Promise.all([
+      priceChart(part(this.root, "price-chart"), view),
+      drawdownChart(part(this.root, "drawdown-chart"), view.drawdown),
+    ]);
+    this.renderTable();
+    return view;
+  }
+
+  summarise(view) {
+    const { counts } = view;
+    const ruined = counts.ruined ? `, ${counts.ruined} not taken after the filtered book's ruin` : "";
+    const sampled = view.price.times.length < view.total_points
+      ? ` The price is drawn on ${view.price.times.length} of ${view.total_points} bars, every high and low kept.`
+      : "";
+    part(this.root, "trader-summary").textContent =
+      `${view.strategy}: ${counts.calls} calls over ${view.bars} bars (${when(view.start)} to ` +
+      `${when(view.end)}) in ${view.trades.length} trades: ${counts.taken} taken by the Q-filter ` +
+      `(raw Q ≥ ${number(view.threshold, 4)}), ${counts.skipped} skipped${ruined}. Fees ` +
+      `${view.fee_bp} bp, slippage ${view.slippage_bp} bp per unit of position change.${sampled}`;
+  }
+
+  /** Sort by `key`; the same key again reverses the order. */
+  sortBy(key) {
+    const descending = this.sort?.key === key && !this.sort.descending;
+    this.sort = { key, descending };
+    const [, , , numeric] = COLUMNS.find(([name]) => name === key);
+    const order = compare(key, numeric);
+    this.trades.sort((a, b) => (descending ? -1 : 1) * order(a, b) || a.index - b.index);
+    this.page = 0;
+    this.renderTable();
+  }
+
+  turn(step) {
+    this.page = Math.min(Math.max(0, this.page + step), this.pages() - 1);
+    this.renderTable();
+  }
+
+  pages() {
+    return Math.max(1, Math.ceil(this.trades.length / PAGE_ROWS));
+  }
+
+  renderTable() {
+    const table = part(this.root, "trades-table");
+    const caption = table.querySelector("caption");
+    const head = COLUMNS.map(([key, title]) => {
+      const sorted = this.sort?.key === key;
+      const state = sorted ? (this.sort.descending ? "descending" : "ascending") : "none";
+      const button = h("button", { type: "button", className: "sort", "data-sort": key },
+        title, h("span", { className: "sort-mark", "aria-hidden": "true" },
+          sorted ? (this.sort.descending ? " ▼" : " ▲") : ""));
+      button.addEventListener("click", () => this.sortBy(key));
+      return h("th", { scope: "col", "aria-sort": state }, button);
+    });
+    const start = this.page * PAGE_ROWS;
+    const rows = this.trades.slice(start, start + PAGE_ROWS).map((trade) =>
+      h("tr", { "data-trade": trade.index, "data-filter": trade.filter },
+        COLUMNS.map(([key, , show]) => h("td", { "data-col": key }, show(trade[key])))));
+    table.replaceChildren(...(caption ? [caption] : []), h("thead", {}, h("tr", {}, head)),
+      h("tbody", {}, rows));
+    const total = this.trades.length;
+    part(this.root, "trades-range").textContent = total
+      ? `${start + 1}–${start + rows.length} of ${total} trades` : "no trades";
+    part(this.root, "trades-page").textContent = `page ${this.page + 1} of ${this.pages()}`;
+    part(this.root, "trades-prev").disabled = this.page === 0;
+    part(this.root, "trades-next").disabled = this.page >= this.pages() - 1;
+  }
+
+  /** Save the trade list as the API's CSV (the same bytes as GET {base}/trades?format=csv). */
+  exportCsv() {
+    return download(`${this.base}/trades?format=csv`, "text/csv", `${this.fileName}.csv`);
+  }
+}
