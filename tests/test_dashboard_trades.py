@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from browser_support import contrast_failures
+from browser_support import ARTIFACTS, contrast_failures
 from test_dashboard import WAIT_MS, Tab, browser, open_tab, tab  # noqa: F401  (fixtures)
 from web_support import Server, submit, wait_finished
 
@@ -132,6 +132,8 @@ def test_the_job_page_shows_the_trades_of_its_test_block(tab: Tab, job_id: str) 
     assert_price_and_drawdown_charts(tab, view)
     assert contrast_failures(tab.page) == []
     tab.shot("job-trades")
+    views = tab.page.locator("[data-el=trader-views]")
+    views.screenshot(path=str(ARTIFACTS / "job-trades-views.png"))  # for docs/img
     assert_trade_table(tab, view)
     assert_csv_download_is_the_api(tab, f"/api/jobs/{job_id}/trades", f"ssots-trades-{job_id}.csv")
 
@@ -147,6 +149,7 @@ def test_the_model_page_shows_a_versions_test_block(tab: Tab, job_id: str) -> No
     view = client.get(f"/api/models/{MODEL}/versions/1/test-block").json()
     assert view["trades"] == client.get(f"/api/jobs/{job_id}/test-block").json()["trades"]
     assert_price_and_drawdown_charts(tab, view)
+    tab.shot("model-trades")
     assert_csv_download_is_the_api(
         tab, f"/api/models/{MODEL}/versions/1/trades", f"ssots-trades-{MODEL}-v1.csv"
     )

@@ -54,7 +54,7 @@ TRADE_COLUMNS: tuple[str, ...] = (
     "q_entry",
     "filter",
 )
-"""The trade list's columns, in order (docs/dashboard.md describes each)."""
+"""The trade list's columns, in order (docs/model.md, section 8, describes each)."""
 
 FILTER_STATES: tuple[str, ...] = ("taken", "skipped", "ruined")
 """What the Q-filtered book did over a trade."""

@@ -73,8 +73,9 @@ export function priceChart(element, view) {
     { type: "scatter", mode: "lines", name: "close", x: price.times, y: price.close,
       line: { color: "#c9d1d9", width: 1.5 }, hovertemplate: "%{y}<extra>close</extra>" },
     ...byFilter, // under the strategy's own markers, which sit inside them
+    // A reversal exits one call and enters the next at the same close: the entry on top.
+    markers("strategy exits", exits, { symbol: "x-thin-open", color: "#e6edf3", size: 11, width: 2 }),
     markers("strategy entries", entries, { color: COLORS.strategy, size: 8, width: 1 }),
-    markers("strategy exits", exits, { symbol: "x-thin-open", color: "#e6edf3", size: 8, width: 2 }),
     { type: "scatter", mode: "lines", name: "raw Q-score", x: price.times, y: price.q, yaxis: "y2",
       line: { color: Q_COLOR, width: 1.5 } },
     { type: "scatter", mode: "lines", name: `threshold ${number(view.threshold, 4)}`, yaxis: "y2",
