@@ -53,11 +53,12 @@ def traces(on: Tab, chart: str) -> list[dict[str, Any]]:
 def show_views(on: Tab, path: str) -> None:
     on.open(path)
     on.page.wait_for_selector("[data-el=trader-views]:not([hidden])", timeout=WAIT_MS)
-    on.page.wait_for_selector("[data-el=trades-table] tbody tr")
+    shown(on, "time:false:0")
 
 
 def assert_price_and_drawdown_charts(on: Tab, view: dict[str, Any]) -> None:
     counts = view["counts"]
+    assert view["marked"] == view["total"], "the fixture should mark every trade"
     price = {trace["name"]: trace for trace in traces(on, "price-chart")}
     assert price["close"]["points"] == len(view["price"]["times"])
     assert price["strategy entries"]["points"] == counts["calls"]
@@ -83,33 +84,48 @@ def cells(on: Tab, column: str) -> list[str]:
     return on.page.locator(f"[data-el=trades-table] tbody td[data-col={column}]").all_inner_texts()
 
 
-def assert_trade_table(on: Tab, view: dict[str, Any]) -> None:
+def shown(on: Tab, state: str) -> None:
+    """Wait until the trade table shows ``sort:descending:page``."""
+    on.page.wait_for_selector(f"[data-el=trades-table][data-shown='{state}']")
+
+
+def shown_rows(on: Tab) -> list[int]:
+    """The time-order numbers of the trades the table shows."""
+    return [int(i) for i in on.page.locator("[data-el=trades-table] tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.trade)")]
+
+
+def assert_trade_table(on: Tab, view: dict[str, Any], trades: list[dict[str, Any]]) -> None:
+    """The list pages and sorts the whole of ``trades`` (the API's list, in time order)."""
     page = on.page
-    trades = view["trades"]
     assert len(trades) > PAGE_ROWS, "the fixture should need more than one page"
+    shown(on, "time:false:0")
     assert page.locator("[data-el=trades-table] thead button[data-sort]").count() == 10
-    assert page.locator("[data-el=trades-table] tbody tr").count() == PAGE_ROWS
+    assert shown_rows(on) == list(range(PAGE_ROWS))
     assert cells(on, "entry_time")[0] == trades[0]["entry_time"][:16].replace("T", " ")
     page.click("[data-el=trades-next]")
-    rows = page.locator("[data-el=trades-table] tbody tr")
-    assert rows.first.get_attribute("data-trade") == str(PAGE_ROWS)
+    shown(on, "time:false:1")
+    assert shown_rows(on)[0] == PAGE_ROWS
     assert f"{PAGE_ROWS + 1}–" in page.inner_text("[data-el=trades-range]")
     header = page.locator("[data-el=trades-table] th:has(button[data-sort=return])")
     page.click("button[data-sort=return]")
+    shown(on, "return:false:0")
     assert header.get_attribute("aria-sort") == "ascending"
-    lowest = sorted(trades, key=lambda t: t["return"])[:PAGE_ROWS]
-    shown = [int(i) for i in page.locator("[data-el=trades-table] tbody tr").evaluate_all(
-        "rows => rows.map(r => r.dataset.trade)")]
-    assert [trades[i]["return"] for i in shown] == [t["return"] for t in lowest]
+    lowest = sorted(range(len(trades)), key=lambda i: trades[i]["return"])[:PAGE_ROWS]
+    assert shown_rows(on) == lowest
     page.click("button[data-sort=return]")
+    shown(on, "return:true:0")
     assert header.get_attribute("aria-sort") == "descending"
     top = max(t["return"] for t in trades)
     assert cells(on, "return")[0] == f"{top * 100:.2f}%"
     page.click("button[data-sort=filter]")
+    shown(on, "filter:false:0")
     filters = cells(on, "filter")
-    assert filters == sorted(filters)
+    assert filters == sorted(t["filter"] for t in trades)[:PAGE_ROWS]
     page.click("button[data-sort=bars]")
+    shown(on, "bars:false:0")
     assert [int(v) for v in cells(on, "bars")] == sorted(t["bars"] for t in trades)[:PAGE_ROWS]
+    assert view["total"] == len(trades)
 
 
 def assert_csv_download_is_the_api(on: Tab, api_path: str, file_name: str) -> None:
@@ -134,7 +150,8 @@ def test_the_job_page_shows_the_trades_of_its_test_block(tab: Tab, job_id: str) 
     tab.shot("job-trades")
     views = tab.page.locator("[data-el=trader-views]")
     views.screenshot(path=str(ARTIFACTS / "job-trades-views.png"))  # for docs/img
-    assert_trade_table(tab, view)
+    listed = tab.server.client.get(f"/api/jobs/{job_id}/trades").json()["trades"]
+    assert_trade_table(tab, view, listed)
     assert_csv_download_is_the_api(tab, f"/api/jobs/{job_id}/trades", f"ssots-trades-{job_id}.csv")
 
 

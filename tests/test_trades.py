@@ -323,3 +323,58 @@ def test_cli_backtest_refuses_a_trades_path_it_cannot_write(
     assert "Traceback" not in shown.output
     if where != "name-too-long":  # refused before the backtest: nothing else was printed
         assert "Backtest of" not in shown.output
+
+
+@pytest.mark.parametrize("column", TRADE_COLUMNS)
+@pytest.mark.parametrize("descending", [False, True])
+def test_order_sorts_by_any_column_as_pandas_does(column: str, descending: bool) -> None:
+    rng = np.random.default_rng(4)
+    close = np.round(100 * np.exp(np.cumsum(rng.normal(0, 0.02, 600))), 0)  # ties in prices
+    direction = np.repeat(rng.choice([-1.0, 1.0], 600), rng.integers(1, 6, 600))[:600]
+    q = np.round(rng.random(600), 1)
+    result = backtest(_times(600), close, direction, q, 0.5, ruin_floor=0.0)
+    trades = trade_list(result)
+    expected = trades.frame().sort_values(column, ascending=not descending, kind="stable")
+    rows = trades.order(column, descending)
+    if not descending:
+        np.testing.assert_array_equal(rows, expected.index.to_numpy())
+    sorted_frame = trades.subset(rows).frame()
+    pd.testing.assert_series_equal(sorted_frame[column].reset_index(drop=True),
+                                   expected[column].reset_index(drop=True))
+    if descending:  # ties stay in time order, as in an ascending sort
+        for _, tied in pd.DataFrame({"key": sorted_frame[column], "row": rows}).groupby("key"):
+            assert tied["row"].is_monotonic_increasing
+    with pytest.raises(ParameterError, match="sort by one of"):
+        trades.order("price")
+
+
+def test_iso_times_are_isoformat() -> None:
+    from ssots.trades import iso_times
+
+    for times in (
+        pd.date_range("2020-01-01", periods=50, freq="1min", tz="UTC"),
+        pd.date_range("1960-01-01", periods=3, freq="1D", tz="UTC").as_unit("s"),
+        pd.DatetimeIndex(["2020-01-01 00:00:00.5", "2020-01-01 00:00:01",
+                          "2020-01-01 00:00:01.000000001"], tz="UTC"),
+        pd.date_range("2020-01-01", periods=3, freq="1h", tz="Europe/Paris"),
+    ):
+        assert iso_times(times) == [t.isoformat() for t in times]
+
+
+def test_the_chart_view_marks_at_most_the_first_trades() -> None:
+    from ssots.services.trades import trader_view
+    from ssots.trades import MAX_MARKED_TRADES
+
+    n = 3 * MAX_MARKED_TRADES
+    rng = np.random.default_rng(5)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.001, n)))
+    times = pd.date_range("2024-01-01", periods=n, freq="1min", tz="UTC")
+    result = backtest(times, close, rng.choice([-1.0, 1.0], n), rng.random(n), 0.5)
+    view = trader_view(result, "macd-strategy", max_points=500)
+    full = trade_list(result)
+    assert view["total"] == len(full) > MAX_MARKED_TRADES
+    assert view["marked"] == len(view["trades"]) == MAX_MARKED_TRADES
+    assert view["trades"] == full.records()[:MAX_MARKED_TRADES]
+    assert view["rows"] == list(range(MAX_MARKED_TRADES))
+    assert view["counts"] == full.counts()
+    assert len(view["price"]["times"]) <= 502

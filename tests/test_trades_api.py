@@ -155,3 +155,24 @@ def test_registered_data_is_read_again_and_its_removal_is_a_conflict(
     gone = client.get(f"/api/jobs/{job_id}/trades")
     assert gone.status_code == 409
     assert "not registered here" in gone.json()["detail"]
+
+
+def test_pages_of_the_list_sorted_by_any_column(client: TestClient, job: dict[str, Any]) -> None:
+    url = f"/api/jobs/{job['id']}/trades"
+    full = client.get(url).json()
+    assert full["total"] == len(full["trades"])
+    assert full["rows"] == list(range(full["total"]))
+    page = client.get(url, params={"sort": "return", "descending": "true", "offset": 2,
+                                   "limit": 5}).json()
+    by_return = sorted(range(full["total"]), key=lambda i: -full["trades"][i]["return"])
+    assert page["rows"] == by_return[2:7]
+    assert page["trades"] == [full["trades"][i] for i in by_return[2:7]]
+    assert (page["total"], page["offset"], page["counts"]) == (full["total"], 2, full["counts"])
+    latest = client.get(url, params={"descending": "true", "limit": 1}).json()
+    assert latest["trades"] == full["trades"][-1:]
+    csv_page = client.get(url, params={"sort": "return", "descending": "true", "offset": 2,
+                                       "limit": 5, "format": "csv"})
+    table = _csv_frame(csv_page.text)
+    pd.testing.assert_frame_equal(table, pd.DataFrame(page["trades"]), check_exact=True)
+    assert client.get(url, params={"sort": "price"}).status_code == 422
+    assert client.get(url, params={"limit": 0}).status_code == 422

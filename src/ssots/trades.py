@@ -32,7 +32,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -62,6 +62,9 @@ FILTER_STATES: tuple[str, ...] = ("taken", "skipped", "ruined")
 SIDES = {1: "long", -1: "short"}
 """How a trade's side is written."""
 
+MAX_MARKED_TRADES = 5_000
+"""Most trades the dashboard's price chart marks (the first ones in time); the trade list
+itself is paged from the API and never cut."""
 DEFAULT_SERIES_POINTS = 2_000
 """Most points per chart series the API sends by default (``series``)."""
 MAX_SERIES_POINTS = 20_000
@@ -107,18 +110,59 @@ class TradeList:
     def counts(self) -> dict[str, int]:
         """How many calls there are and how many trades the filter took, skipped, or
         could not take because its book was ruined."""
-        calls = int(self.call[-1]) if len(self) else 0
+        calls = len(np.unique(self.call))
         counted = np.bincount(self.filter, minlength=len(FILTER_STATES))
         return {"calls": calls, **dict(zip(FILTER_STATES, counted.tolist(), strict=True))}
+
+    def order(self, column: str, descending: bool = False) -> np.ndarray:
+        """The rows sorted by ``column`` (a ``TRADE_COLUMNS`` name; times by bar, text
+        alphabetically), ties in time order, either way.
+
+        Raises:
+            ParameterError: not a column.
+        """
+        keys = {
+            "call": self.call,
+            "side": self.side,  # -1 short, +1 long: "long" < "short" alphabetically
+            "entry_time": self.entry,
+            "entry_price": self.close[self.entry],
+            "exit_time": self.exit,
+            "exit_price": self.close[self.exit],
+            "bars": self.exit - self.entry,
+            "return": self.returns,
+            "q_entry": self.q_entry,
+            "filter": np.argsort(np.argsort(FILTER_STATES))[self.filter],  # alphabetical rank
+        }
+        if column not in keys:
+            raise ParameterError(
+                f"cannot sort trades by {column!r}; sort by one of {', '.join(TRADE_COLUMNS)}"
+            )
+        key = np.asarray(keys[column], dtype=np.float64)
+        if column == "side":
+            key = -key
+        return np.argsort(-key if descending else key, kind="stable")
+
+    def subset(self, rows: np.ndarray) -> TradeList:
+        """The trades at ``rows`` (positions in this list), in that order."""
+        return replace(
+            self,
+            entry=self.entry[rows],
+            exit=self.exit[rows],
+            side=self.side[rows],
+            call=self.call[rows],
+            returns=self.returns[rows],
+            q_entry=self.q_entry[rows],
+            filter=self.filter[rows],
+        )
 
     def columns(self) -> dict[str, list[Any]]:
         """Each of ``TRADE_COLUMNS`` as a list of JSON-ready values (ISO times, floats)."""
         return {
             "call": self.call.tolist(),
             "side": [SIDES[side] for side in self.side.tolist()],
-            "entry_time": [t.isoformat() for t in self.times[self.entry]],
+            "entry_time": iso_times(self.times[self.entry]),
             "entry_price": self.close[self.entry].tolist(),
-            "exit_time": [t.isoformat() for t in self.times[self.exit]],
+            "exit_time": iso_times(self.times[self.exit]),
             "exit_price": self.close[self.exit].tolist(),
             "bars": (self.exit - self.entry).tolist(),
             "return": self.returns.tolist(),
@@ -147,6 +191,19 @@ class TradeList:
         writer.writerow(TRADE_COLUMNS)
         writer.writerows(zip(*self.columns().values(), strict=True))
         return out.getvalue()
+
+
+def iso_times(times: pd.DatetimeIndex) -> list[str]:
+    """``[t.isoformat() for t in times]``, vectorised for UTC times on whole seconds (a
+    long block's trade list has hundreds of thousands); other times one by one."""
+    if str(times.tz) != "UTC":
+        return [t.isoformat() for t in times]
+    nanos = times.as_unit("ns").asi8
+    text = np.datetime_as_string(nanos.astype("datetime64[ns]"), unit="s").astype(object)
+    text = text + "+00:00"
+    for row in np.flatnonzero(nanos % 1_000_000_000):
+        text[row] = times[row].isoformat()
+    return text.tolist()
 
 
 def trade_list(result: BacktestResult) -> TradeList:
@@ -234,12 +291,12 @@ def chart_series(result: BacktestResult, max_points: int = DEFAULT_SERIES_POINTS
     return {
         "total_points": len(result.times),
         "price": {
-            "times": [t.isoformat() for t in result.times[price_rows]],
+            "times": iso_times(result.times[price_rows]),
             "close": result.close[price_rows].tolist(),
             "q": result.q[price_rows].tolist(),
         },
         "drawdown": {
-            "times": [t.isoformat() for t in result.times[drawdown_rows]],
+            "times": iso_times(result.times[drawdown_rows]),
             **{name: curve[drawdown_rows].tolist() for name, curve in curves.items()},
         },
     }

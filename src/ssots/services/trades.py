@@ -12,13 +12,20 @@ The rebuilt frame must have the run's data fingerprint, and the rebuilt books th
 backtest's bars and total returns, or the view is refused (409) rather than shown for
 other data. A model trained on an unregistered local file has no view until that file is
 registered (``ssots data add``): the server reads no path a run names.
+
+The last ``CACHED_BLOCKS`` rebuilt blocks are kept in this process (keyed by the home, the
+run and the data record they came from, so a removed dataset is noticed at once), so
+paging and sorting a long trade list does not score its data again for every page.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from ssots.artifacts import saved_model
@@ -27,17 +34,31 @@ from ssots.config import Settings
 from ssots.errors import ConflictError
 from ssots.services.datasets import frame_sha256, load_record, resolve
 from ssots.spec import BOOKS, DEFAULT_SEED, DEMO, DEMO_DAYS, DEMO_FREQ, JobStatus
-from ssots.trades import DEFAULT_SERIES_POINTS, TRADE_COLUMNS, TradeList, chart_series, trade_list
+from ssots.trades import (
+    DEFAULT_SERIES_POINTS,
+    MAX_MARKED_TRADES,
+    TRADE_COLUMNS,
+    TradeList,
+    chart_series,
+    trade_list,
+)
 
 if TYPE_CHECKING:
+    from ssots.store.datasets import DatasetRecord
     from ssots.store.jobs import Job
     from ssots.store.registry import VersionRecord
+
+CACHED_BLOCKS = 4
+"""Rebuilt test blocks kept in memory (a minute file's block is tens of megabytes)."""
+_CACHE: OrderedDict[tuple[Any, ...], BacktestResult] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
 
 __all__ = [
     "job_test_block",
     "rebuilt_test_block",
     "trader_view",
     "trades_answer",
+    "trades_page",
     "version_test_block",
 ]
 
@@ -81,7 +102,13 @@ def rebuilt_test_block(
             books do not come out as stored.
     """
     saved = saved_model(document, origin=what)
-    frame = _frame(document, spec, settings, what)
+    record = _record(document, settings, what)
+    key = (str(settings.home), what, document.get("created_at"), record and record.id)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    frame = _frame(document, spec, record, settings, what)
     dates = saved.split_dates()
     stored = document.get("backtest") or {}
     if dates is None or "threshold" not in stored:
@@ -100,14 +127,48 @@ def rebuilt_test_block(
         ruin_floor=stored.get("ruin_floor", 0.0),
     )
     _check_same_books(result, stored, what)
+    with _CACHE_LOCK:
+        _CACHE[key] = result
+        while len(_CACHE) > CACHED_BLOCKS:
+            _CACHE.popitem(last=False)
     return result
 
 
-def _frame(
-    document: dict[str, Any], spec: dict[str, Any], settings: Settings, what: str
-) -> pd.DataFrame:
+def _record(document: dict[str, Any], settings: Settings, what: str) -> DatasetRecord | None:
+    """The registered dataset a run trained on (None for the demo).
+
+    Raises:
+        ConflictError: it is not registered here.
+    """
     data = document.get("data") or {}
     if data.get("kind") == DEMO:
+        return None
+    from ssots.store.datasets import DatasetRegistry
+
+    sha256 = data.get("sha256")
+    record = next((r for r in DatasetRegistry(settings).list() if r.sha256 == sha256), None)
+    if record is None:
+        raise ConflictError(
+            f"the data of {what} ({data.get('name', 'unknown')}) is not registered here, "
+            "so its test block cannot be shown; register the file (`ssots data add`) or "
+            "fetch the Kaggle dataset again"
+        )
+    return record
+
+
+def _frame(
+    document: dict[str, Any],
+    spec: dict[str, Any],
+    record: DatasetRecord | None,
+    settings: Settings,
+    what: str,
+) -> pd.DataFrame:
+    """The run's data: the demo regenerated from ``spec``, or ``record``'s canonical frame.
+
+    Raises:
+        ConflictError: its fingerprint is not the run's.
+    """
+    if record is None:
         frame = resolve(
             DEMO,
             settings,
@@ -116,18 +177,8 @@ def _frame(
             demo_freq=spec.get("demo_freq", DEMO_FREQ),
         ).frame
     else:
-        from ssots.store.datasets import DatasetRegistry
-
-        sha256 = data.get("sha256")
-        record = next((r for r in DatasetRegistry(settings).list() if r.sha256 == sha256), None)
-        if record is None:
-            raise ConflictError(
-                f"the data of {what} ({data.get('name', 'unknown')}) is not registered here, "
-                "so its test block cannot be shown; register the file (`ssots data add`) or "
-                "fetch the Kaggle dataset again"
-            )
         frame = load_record(record).frame
-    fingerprint = data.get("fingerprint")
+    fingerprint = (document.get("data") or {}).get("fingerprint")
     if fingerprint is not None and frame_sha256(frame) != fingerprint:
         raise ConflictError(
             f"the data found for {what} is not the data it was trained on (fingerprint "
@@ -155,16 +206,58 @@ def _check_same_books(result: BacktestResult, stored: dict[str, Any], what: str)
         )
 
 
-def trades_answer(trades: TradeList) -> dict[str, Any]:
-    """The JSON answer of a trades endpoint: ``columns``, ``counts`` and ``trades``."""
-    return {"columns": list(TRADE_COLUMNS), "counts": trades.counts(), "trades": trades.records()}
+def trades_page(
+    trades: TradeList,
+    *,
+    sort: str | None = None,
+    descending: bool = False,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[TradeList, list[int]]:
+    """The trades sorted by ``sort`` (a column; default time order) and cut to ``limit``
+    rows from ``offset``, with their row numbers in time order.
+
+    Raises:
+        ParameterError: ``sort`` is not a column.
+    """
+    rows = np.arange(len(trades)) if sort is None else trades.order(sort, descending)
+    if sort is None and descending:
+        rows = rows[::-1]
+    rows = rows[offset : None if limit is None else offset + limit]
+    return trades.subset(rows), rows.tolist()
+
+
+def trades_answer(
+    trades: TradeList,
+    *,
+    sort: str | None = None,
+    descending: bool = False,
+    offset: int = 0,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """The JSON answer of a trades endpoint: ``columns``, ``counts`` (of the whole list),
+    ``total``, the page asked for (``trades_page``) as ``trades`` with their time-order
+    numbers as ``rows``."""
+    page, rows = trades_page(trades, sort=sort, descending=descending, offset=offset, limit=limit)
+    return {
+        "columns": list(TRADE_COLUMNS),
+        "counts": trades.counts(),
+        "total": len(trades),
+        "offset": offset,
+        "rows": rows,
+        "trades": page.records(),
+    }
 
 
 def trader_view(
     result: BacktestResult, strategy: str, max_points: int = DEFAULT_SERIES_POINTS
 ) -> dict[str, Any]:
-    """Everything the dashboard's trader views draw for one test block: its settings,
-    the chart series (``trades.chart_series``) and the trade list."""
+    """Everything the dashboard's charts draw for one test block: its settings, the
+    chart series (``trades.chart_series``), the counts of the trade list and the first
+    ``MAX_MARKED_TRADES`` trades to mark on the price (``marked`` of ``total``; the table
+    pages through ``GET .../trades``)."""
+    trades = trade_list(result)
+    answer = trades_answer(trades, limit=MAX_MARKED_TRADES)
     return {
         "strategy": strategy,
         "threshold": result.threshold,
@@ -175,5 +268,6 @@ def trader_view(
         "start": result.times[0].isoformat(),
         "end": result.times[-1].isoformat(),
         **chart_series(result, max_points),
-        **trades_answer(trade_list(result)),
+        **answer,
+        "marked": len(answer["trades"]),
     }

@@ -11,8 +11,14 @@ from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ssots.services.trades import job_test_block, trader_view, trades_answer, version_test_block
-from ssots.trades import DEFAULT_SERIES_POINTS, MAX_SERIES_POINTS, trade_list
+from ssots.services.trades import (
+    job_test_block,
+    trader_view,
+    trades_answer,
+    trades_page,
+    version_test_block,
+)
+from ssots.trades import DEFAULT_SERIES_POINTS, MAX_SERIES_POINTS, TRADE_COLUMNS, trade_list
 from ssots.web.api.jobs import JobId
 from ssots.web.deps import ServicesDep
 from ssots.web.errors import error_responses
@@ -27,6 +33,15 @@ Format = Annotated[
     Query(description="csv: the trade list as CSV (as `Accept: text/csv`)"),
 ]
 Accept = Annotated[str | None, Header(include_in_schema=False)]
+Sort = Annotated[
+    Literal[*TRADE_COLUMNS] | None,  # type: ignore[valid-type]
+    Query(description="sort by this column (default: time order)"),
+]
+Descending = Annotated[bool, Query(description="largest first (latest first unsorted)")]
+Offset = Annotated[int, Query(ge=0, le=10**9, description="skip this many trades")]
+Limit = Annotated[
+    int | None, Query(ge=1, le=100_000, description="at most this many trades (default all)")
+]
 MaxPoints = Annotated[
     int,
     Query(ge=4, le=MAX_SERIES_POINTS, description="most points per chart series"),
@@ -63,10 +78,13 @@ class TradeCounts(BaseModel):
 
 
 class TradeList(BaseModel):
-    """The trade list of a test block."""
+    """The trade list of a test block, or the page of it asked for."""
 
     columns: list[str]
-    counts: TradeCounts
+    counts: TradeCounts = Field(description="of the whole list")
+    total: int = Field(description="trades in the whole list")
+    offset: int
+    rows: list[int] = Field(description="each trade's number in time order, from 0")
     trades: list[TradeRow]
 
 
@@ -103,6 +121,7 @@ class TestBlockView(TradeList):
     total_points: int
     price: PriceSeries
     drawdown: DrawdownSeries
+    marked: int = Field(description="trades sent to mark on the chart: the first ones in time")
 
 
 def _wants_csv(format: str | None, accept: str | None) -> bool:
@@ -111,15 +130,16 @@ def _wants_csv(format: str | None, accept: str | None) -> bool:
     return accept is not None and "text/csv" in accept.lower()
 
 
-def _trades_response(result: Any, name: str, format: str | None, accept: str | None) -> Any:
+def _trades_response(result: Any, name: str, format: str | None, accept: str | None,
+                     **page: Any) -> Any:
     trades = trade_list(result)
     if _wants_csv(format, accept):
         return Response(
-            trades.to_csv(),
+            trades_page(trades, **page)[0].to_csv(),
             media_type=CSV_MEDIA_TYPE,
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
-    return trades_answer(trades)
+    return trades_answer(trades, **page)
 
 
 TRADES_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -138,14 +158,23 @@ TRADES_RESPONSES: dict[int | str, dict[str, Any]] = {
     summary="The trade list of a succeeded job's test block (JSON or CSV)",
 )
 def job_trades(
-    services: ServicesDep, job_id: JobId, format: Format = None, accept: Accept = None
+    services: ServicesDep,
+    job_id: JobId,
+    format: Format = None,
+    sort: Sort = None,
+    descending: Descending = False,
+    offset: Offset = 0,
+    limit: Limit = None,
+    accept: Accept = None,
 ) -> Any:
     """Every call of the strategy in the job's test block, split where the Q-filter's
     decision changes: entry and exit time and price, side, return, bars held, and whether
-    the Q-filter took it. 404 for an unknown job, 409 until the job has succeeded (or when
-    its data is no longer available here)."""
+    the Q-filter took it; in time order, or sorted by ``sort``, and cut to ``limit`` from
+    ``offset`` (in JSON and CSV alike). 404 for an unknown job, 409 until the job has
+    succeeded (or when its data is no longer available here)."""
     result = job_test_block(services.jobs.get(job_id), services.settings)
-    return _trades_response(result, f"ssots-trades-{job_id}", format, accept)
+    page = {"sort": sort, "descending": descending, "offset": offset, "limit": limit}
+    return _trades_response(result, f"ssots-trades-{job_id}", format, accept, **page)
 
 
 @router.get(
@@ -175,11 +204,16 @@ def version_trades(
     name: ModelName,
     version: Version,
     format: Format = None,
+    sort: Sort = None,
+    descending: Descending = False,
+    offset: Offset = 0,
+    limit: Limit = None,
     accept: Accept = None,
 ) -> Any:
     """As ``GET /api/jobs/{id}/trades``, for the run a version was registered from."""
     result = version_test_block(services.models.version(name, version), services.settings)
-    return _trades_response(result, f"ssots-trades-{name}-v{version}", format, accept)
+    page = {"sort": sort, "descending": descending, "offset": offset, "limit": limit}
+    return _trades_response(result, f"ssots-trades-{name}-v{version}", format, accept, **page)
 
 
 @router.get(

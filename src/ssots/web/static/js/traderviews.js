@@ -1,8 +1,9 @@
 // The trader's views of a test block (the job page and the model page): the price with the
 // strategy's entries and exits and the Q-filter's taken and skipped calls, the raw Q-score
 // beneath it on the same time axis, a drawdown chart per book, and the trade list (sorted
-// by any column, exported as the API's own CSV). Everything comes from one request,
-// GET {base}/test-block; the export is GET {base}/trades?format=csv.
+// by any column, exported as the API's own CSV). The charts come from GET {base}/test-block;
+// the table pages through GET {base}/trades (sorted on the server, so a list of any length
+// sorts whole); the export is GET {base}/trades?format=csv.
 
 import { ApiError, api, download } from "./api.js";
 import { COLORS, CONFIG, axis, layout } from "./charts.js";
@@ -25,18 +26,18 @@ function when(iso) {
   return iso.slice(0, 16).replace("T", " ");
 }
 
-/** The trade list's columns: key, title, how a cell shows, whether it is a number. */
+/** The trade list's columns: key, title, how a cell shows. */
 const COLUMNS = [
-  ["call", "Call", String, true],
-  ["side", "Side", String, false],
-  ["entry_time", "Entry time", when, false],
-  ["entry_price", "Entry price", (v) => number(v, 7), true],
-  ["exit_time", "Exit time", when, false],
-  ["exit_price", "Exit price", (v) => number(v, 7), true],
-  ["bars", "Bars", String, true],
-  ["return", "Return", (v) => percent(v, 2), true],
-  ["q_entry", "Q at entry", (v) => number(v, 4), true],
-  ["filter", "Filter", (v) => h("span", { className: `chip ${FILTER_STYLE[v].chip}` }, v), false],
+  ["call", "Call", String],
+  ["side", "Side", String],
+  ["entry_time", "Entry time", when],
+  ["entry_price", "Entry price", (v) => number(v, 7)],
+  ["exit_time", "Exit time", when],
+  ["exit_price", "Exit price", (v) => number(v, 7)],
+  ["bars", "Bars", String],
+  ["return", "Return", (v) => percent(v, 2)],
+  ["q_entry", "Q at entry", (v) => number(v, 4)],
+  ["filter", "Filter", (v) => h("span", { className: `chip ${FILTER_STYLE[v].chip}` }, v)],
 ];
 
 function markers(name, points, { symbol, color, size = 10, width = 2 }, yaxis = "y") {
@@ -115,11 +116,6 @@ export function drawdownChart(element, drawdown) {
   }), CONFIG);
 }
 
-/** Compare two trades by `key` (numbers by value, text and ISO times as text). */
-function compare(key, numeric) {
-  return numeric ? (a, b) => a[key] - b[key] : (a, b) => String(a[key]).localeCompare(String(b[key]));
-}
-
 /** Drives one element marked data-trader-views. */
 export class TraderViews {
   /** @param {HTMLElement} root */
@@ -127,9 +123,11 @@ export class TraderViews {
     this.root = root;
     this.sort = null;
     this.page = 0;
-    this.trades = [];
-    part(root, "trades-prev").addEventListener("click", () => this.turn(-1));
-    part(root, "trades-next").addEventListener("click", () => this.turn(1));
+    this.total = 0;
+    this.request = 0;
+    const failed = (error) => notice(error.message);
+    part(root, "trades-prev").addEventListener("click", () => this.turn(-1).catch(failed));
+    part(root, "trades-next").addEventListener("click", () => this.turn(1).catch(failed));
     part(root, "trades-csv").addEventListener("click", () => {
       this.exportCsv().catch((error) => notice(error.message));
     });
@@ -158,52 +156,64 @@ export class TraderViews {
     status.hidden = true;
     views.hidden = false; // shown before drawing: the charts size themselves to it
     this.view = view;
-    this.trades = view.trades.map((trade, index) => ({ ...trade, index }));
+    this.total = view.total;
     this.sort = null;
     this.page = 0;
     this.summarise(view);
     await Promise.all([
       priceChart(part(this.root, "price-chart"), view),
       drawdownChart(part(this.root, "drawdown-chart"), view.drawdown),
+      this.load(),
     ]);
-    this.renderTable();
     return view;
   }
 
   summarise(view) {
     const { counts } = view;
     const ruined = counts.ruined ? `, ${counts.ruined} not taken after the filtered book's ruin` : "";
+    const marked = view.marked < view.total
+      ? ` The chart marks the first ${view.marked} of the ${view.total} trades; the list has them all.`
+      : "";
     const sampled = view.price.times.length < view.total_points
       ? ` The price is drawn on ${view.price.times.length} of ${view.total_points} bars, every high and low kept.`
       : "";
     part(this.root, "trader-summary").textContent =
       `${view.strategy}: ${counts.calls} calls over ${view.bars} bars (${when(view.start)} to ` +
-      `${when(view.end)}) in ${view.trades.length} trades: ${counts.taken} taken by the Q-filter ` +
+      `${when(view.end)}) in ${view.total} trades: ${counts.taken} taken by the Q-filter ` +
       `(raw Q ≥ ${number(view.threshold, 4)}), ${counts.skipped} skipped${ruined}. Fees ` +
-      `${view.fee_bp} bp, slippage ${view.slippage_bp} bp per unit of position change.${sampled}`;
+      `${view.fee_bp} bp, slippage ${view.slippage_bp} bp per unit of position change.${sampled}${marked}`;
   }
 
-  /** Sort by `key`; the same key again reverses the order. */
+  /** Sort by `key` (on the server, the whole list); the same key again reverses the order. */
   sortBy(key) {
     const descending = this.sort?.key === key && !this.sort.descending;
     this.sort = { key, descending };
-    const [, , , numeric] = COLUMNS.find(([name]) => name === key);
-    const order = compare(key, numeric);
-    this.trades.sort((a, b) => (descending ? -1 : 1) * order(a, b) || a.index - b.index);
     this.page = 0;
-    this.renderTable();
+    return this.load();
   }
 
   turn(step) {
     this.page = Math.min(Math.max(0, this.page + step), this.pages() - 1);
-    this.renderTable();
+    return this.load();
   }
 
   pages() {
-    return Math.max(1, Math.ceil(this.trades.length / PAGE_ROWS));
+    return Math.max(1, Math.ceil(this.total / PAGE_ROWS));
   }
 
-  renderTable() {
+  /** Fetch the current page of the list in the current order and show it. */
+  async load() {
+    const ticket = ++this.request;
+    const query = new URLSearchParams({ offset: this.page * PAGE_ROWS, limit: PAGE_ROWS });
+    if (this.sort) {
+      query.set("sort", this.sort.key);
+      query.set("descending", this.sort.descending);
+    }
+    const answer = await api(`${this.base}/trades?${query}`);
+    if (ticket === this.request) this.renderTable(answer); // a later request supersedes it
+  }
+
+  renderTable(answer) {
     const table = part(this.root, "trades-table");
     const caption = table.querySelector("caption");
     const head = COLUMNS.map(([key, title]) => {
@@ -212,21 +222,22 @@ export class TraderViews {
       const button = h("button", { type: "button", className: "sort", "data-sort": key },
         title, h("span", { className: "sort-mark", "aria-hidden": "true" },
           sorted ? (this.sort.descending ? " ▼" : " ▲") : ""));
-      button.addEventListener("click", () => this.sortBy(key));
+      button.addEventListener("click", () => this.sortBy(key).catch((error) => notice(error.message)));
       return h("th", { scope: "col", "aria-sort": state }, button);
     });
-    const start = this.page * PAGE_ROWS;
-    const rows = this.trades.slice(start, start + PAGE_ROWS).map((trade) =>
-      h("tr", { "data-trade": trade.index, "data-filter": trade.filter },
+    const rows = answer.trades.map((trade, index) =>
+      h("tr", { "data-trade": answer.rows[index], "data-filter": trade.filter },
         COLUMNS.map(([key, , show]) => h("td", { "data-col": key }, show(trade[key])))));
     table.replaceChildren(...(caption ? [caption] : []), h("thead", {}, h("tr", {}, head)),
       h("tbody", {}, rows));
-    const total = this.trades.length;
-    part(this.root, "trades-range").textContent = total
-      ? `${start + 1}–${start + rows.length} of ${total} trades` : "no trades";
+    this.total = answer.total;
+    const start = answer.offset;
+    part(this.root, "trades-range").textContent = this.total
+      ? `${start + 1}–${start + rows.length} of ${this.total} trades` : "no trades";
     part(this.root, "trades-page").textContent = `page ${this.page + 1} of ${this.pages()}`;
     part(this.root, "trades-prev").disabled = this.page === 0;
     part(this.root, "trades-next").disabled = this.page >= this.pages() - 1;
+    table.dataset.shown = `${this.sort?.key ?? "time"}:${this.sort?.descending ?? false}:${this.page}`;
   }
 
   /** Save the trade list as the API's CSV (the same bytes as GET {base}/trades?format=csv). */
