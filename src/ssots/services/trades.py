@@ -44,7 +44,7 @@ from ssots.trades import (
 )
 
 if TYPE_CHECKING:
-    from ssots.store.datasets import DatasetRecord
+    from ssots.store.datasets import DatasetRecord, DatasetRegistry
     from ssots.store.jobs import Job
     from ssots.store.registry import VersionRecord
 
@@ -63,8 +63,11 @@ __all__ = [
 ]
 
 
-def job_test_block(job: Job, settings: Settings) -> BacktestResult:
-    """The test block of a succeeded job, backtested again from its stored result.
+def job_test_block(
+    job: Job, settings: Settings, datasets: DatasetRegistry | None = None
+) -> BacktestResult:
+    """The test block of a succeeded job, backtested again from its stored result
+    (``datasets``: the registry to find its data in, default ``settings``').
 
     Raises:
         ConflictError: the job has not succeeded, or its data is not available (as
@@ -74,10 +77,14 @@ def job_test_block(job: Job, settings: Settings) -> BacktestResult:
         raise ConflictError(
             f"job {job.id} is {job.status}: its trades exist once it has succeeded"
         )
-    return rebuilt_test_block(job.result, job.spec, settings, what=f"job {job.id}")
+    return rebuilt_test_block(
+        job.result, job.spec, settings, what=f"job {job.id}", datasets=datasets
+    )
 
 
-def version_test_block(version: VersionRecord, settings: Settings) -> BacktestResult:
+def version_test_block(
+    version: VersionRecord, settings: Settings, datasets: DatasetRegistry | None = None
+) -> BacktestResult:
     """The test block of a registered model version, backtested again from its weights
     and the run settings in its lineage.
 
@@ -86,15 +93,21 @@ def version_test_block(version: VersionRecord, settings: Settings) -> BacktestRe
     """
     spec = version.lineage.get("spec") or {}
     what = f"models:/{version.model}/{version.version}"
-    return rebuilt_test_block(version.weights, spec, settings, what=what)
+    return rebuilt_test_block(version.weights, spec, settings, what=what, datasets=datasets)
 
 
 def rebuilt_test_block(
-    document: dict[str, Any], spec: dict[str, Any], settings: Settings, *, what: str
+    document: dict[str, Any],
+    spec: dict[str, Any],
+    settings: Settings,
+    *,
+    what: str,
+    datasets: DatasetRegistry | None = None,
 ) -> BacktestResult:
     """The three books of a run's test block, from its weights ``document`` (the job's
     result or a version's weights) and its run ``spec`` (for the demo's seed, days and
-    spacing), with the threshold, fees and ruin floor it was backtested with.
+    spacing), with the threshold, fees and ruin floor it was backtested with; a registered
+    dataset is looked up in ``datasets`` (default: the registry of ``settings``).
 
     Raises:
         ConflictError: the data is neither the demo nor a registered dataset, it differs
@@ -102,7 +115,7 @@ def rebuilt_test_block(
             books do not come out as stored.
     """
     saved = saved_model(document, origin=what)
-    record = _record(document, settings, what)
+    record = _record(document, datasets, settings, what)
     key = (str(settings.home), what, document.get("created_at"), record and record.id)
     with _CACHE_LOCK:
         if key in _CACHE:
@@ -134,7 +147,9 @@ def rebuilt_test_block(
     return result
 
 
-def _record(document: dict[str, Any], settings: Settings, what: str) -> DatasetRecord | None:
+def _record(
+    document: dict[str, Any], datasets: DatasetRegistry | None, settings: Settings, what: str
+) -> DatasetRecord | None:
     """The registered dataset a run trained on (None for the demo).
 
     Raises:
@@ -143,10 +158,12 @@ def _record(document: dict[str, Any], settings: Settings, what: str) -> DatasetR
     data = document.get("data") or {}
     if data.get("kind") == DEMO:
         return None
-    from ssots.store.datasets import DatasetRegistry
+    if datasets is None:
+        from ssots.store.datasets import DatasetRegistry
 
+        datasets = DatasetRegistry(settings)
     sha256 = data.get("sha256")
-    record = next((r for r in DatasetRegistry(settings).list() if r.sha256 == sha256), None)
+    record = next((r for r in datasets.list() if r.sha256 == sha256), None)
     if record is None:
         raise ConflictError(
             f"the data of {what} ({data.get('name', 'unknown')}) is not registered here, "

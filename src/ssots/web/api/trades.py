@@ -172,7 +172,7 @@ def job_trades(
     the Q-filter took it; in time order, or sorted by ``sort``, and cut to ``limit`` from
     ``offset`` (in JSON and CSV alike). 404 for an unknown job, 409 until the job has
     succeeded (or when its data is no longer available here)."""
-    result = job_test_block(services.jobs.get(job_id), services.settings)
+    result = job_test_block(services.jobs.get(job_id), services.settings, services.datasets)
     page = {"sort": sort, "descending": descending, "offset": offset, "limit": limit}
     return _trades_response(result, f"ssots-trades-{job_id}", format, accept, **page)
 
@@ -189,7 +189,7 @@ def job_test_block_view(
     """The test block's close and raw Q-score, each book's drawdown (at most about
     ``max_points`` points per series, keeping every extreme) and the trade list."""
     job = services.jobs.get(job_id)
-    result = job_test_block(job, services.settings)
+    result = job_test_block(job, services.settings, services.datasets)
     return trader_view(result, job.result["strategy"], max_points)
 
 
@@ -211,7 +211,9 @@ def version_trades(
     accept: Accept = None,
 ) -> Any:
     """As ``GET /api/jobs/{id}/trades``, for the run a version was registered from."""
-    result = version_test_block(services.models.version(name, version), services.settings)
+    result = version_test_block(
+        services.models.version(name, version), services.settings, services.datasets
+    )
     page = {"sort": sort, "descending": descending, "offset": offset, "limit": limit}
     return _trades_response(result, f"ssots-trades-{name}-v{version}", format, accept, **page)
 
@@ -230,5 +232,5 @@ def version_test_block_view(
 ) -> dict[str, Any]:
     """As ``GET /api/jobs/{id}/test-block``, for the run a version was registered from."""
     found = services.models.version(name, version)
-    result = version_test_block(found, services.settings)
+    result = version_test_block(found, services.settings, services.datasets)
     return trader_view(result, found.weights["strategy"], max_points)
