@@ -170,3 +170,26 @@ def test_the_model_page_shows_a_versions_test_block(tab: Tab, job_id: str) -> No
     assert_csv_download_is_the_api(
         tab, f"/api/models/{MODEL}/versions/1/trades", f"ssots-trades-{MODEL}-v1.csv"
     )
+
+
+def test_a_version_whose_data_is_gone_says_so(tab: Tab, real_data_dir: Path) -> None:  # noqa: F811
+    client = tab.server.client
+    name = "binance_klines_BTCUSDT_1h_2022-01.csv"
+    content = (real_data_dir / name).read_bytes()
+    uploaded = client.post("/api/datasets", files={"file": (name, content)})
+    assert uploaded.status_code == 201, uploaded.text
+    dataset_id = uploaded.json()["id"]
+    job = submit(client, dataset=dataset_id, datasetSource="registered", epochs=5)
+    assert wait_finished(client, job)["status"] == "success"
+    runs = client.get("/api/runs", params={"source": "job"}).json()["runs"]
+    run_id = next(run["id"] for run in runs if run["job_id"] == job)
+    assert client.post("/api/models", json={"name": "gone", "run_id": run_id}).status_code == 201
+    assert client.delete(f"/api/datasets/{dataset_id}").status_code == 204
+    tab.problems.expect(409, r"/api/models/gone/versions/1/test-block$")
+    tab.open("/models/gone")
+    status = tab.page.locator("[data-el=trader-status]")
+    status.wait_for()
+    assert "No trades to show" in status.inner_text()
+    assert "not registered here" in status.inner_text()
+    assert tab.page.locator("[data-el=trader-views]").is_hidden()
+    assert tab.problems.expected_seen
