@@ -136,15 +136,22 @@ def _unstopped(
     side = held[starts]
     entry = close[starts]
     exits = np.append(starts[1:], len(held) - 1)
-    exit_ratio = close[exits] / entry
-    exit_fee = np.abs(side) * cost * exit_ratio / (1.0 + cost)
-    growth = _marked(side, exit_ratio, cost) - exit_fee
+    growth = trade_growth(side, close[exits] / entry, cost)
     entry_equity = np.concatenate(([1.0], np.cumprod(growth)[:-1]))
     equity = entry_equity[run_of_bar] * _marked(side[run_of_bar], close / entry[run_of_bar], cost)
     held_into = np.maximum(run_of_bar - changed, 0)  # the run each bar's close starts in
     mark = entry_equity[held_into] * _marked(side[held_into], close / entry[held_into], cost)
     mark[0] = 1.0
     return equity, mark, growth, side
+
+
+def trade_growth(side: np.ndarray, exit_ratio: np.ndarray, cost: float) -> np.ndarray:
+    """Gross growth factor of trades (equity after the exit over equity before the entry,
+    both commissions paid) from their side (+1, -1; 0 for a flat run: 1) and ``exit_ratio``
+    = exit price / entry price: the one formula of a trade's result, which the books and
+    the trade list (``ssots.trades``) share."""
+    exit_fee = np.abs(side) * cost * exit_ratio / (1.0 + cost)
+    return _marked(side, exit_ratio, cost) - exit_fee
 
 
 def _marked(side: np.ndarray, price_ratio: np.ndarray, cost: float) -> np.ndarray:
@@ -243,7 +250,10 @@ def q_filtered(direction: np.ndarray, q: np.ndarray, threshold: float) -> np.nda
 
 @dataclass(frozen=True)
 class BacktestResult:
-    """The three books of one backtest with their settings and metrics."""
+    """The three books of one backtest with their settings and metrics, and the series
+    they were simulated from (``close``, the strategy's ``direction``, the raw ``q`` the
+    filter thresholds; None when built by hand without them), from which
+    ``ssots.trades.trade_list`` lists the strategy's calls."""
 
     times: pd.DatetimeIndex
     threshold: float
@@ -252,6 +262,14 @@ class BacktestResult:
     books: dict[str, Book]
     metrics: dict[str, dict[str, float | int | None]]
     ruin_floor: float = DEFAULT_RUIN_FLOOR
+    close: np.ndarray | None = None
+    direction: np.ndarray | None = None
+    q: np.ndarray | None = None
+
+    @property
+    def cost(self) -> float:
+        """Fee plus slippage per unit of position change, as a fraction of traded value."""
+        return (self.fee_bp + self.slippage_bp) / 10_000.0
 
     def ruined(self) -> dict[str, dict[str, Any] | None]:
         """Per book: None, or where it was ruined: ``{"bar": row, "time": ISO time}``."""
@@ -338,4 +356,7 @@ def backtest(
         books=books,
         metrics={name: book_metrics(book, times) for name, book in books.items()},
         ruin_floor=float(ruin_floor),
+        close=np.asarray(close, dtype=np.float64),
+        direction=positions["strategy"],
+        q=np.asarray(q, dtype=np.float64),
     )

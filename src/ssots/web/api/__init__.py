@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from ssots.config import Settings
-from ssots.web.api import datasets, health, jobs, models, runs, spec, train
+from ssots.web.api import datasets, health, jobs, models, runs, spec, trades, train
 from ssots.web.deps import token_guard
 from ssots.web.errors import error_responses
 from ssots.web.limits import UploadLimit
@@ -41,6 +41,7 @@ def install_api(app: FastAPI, settings: Settings) -> None:
     app.include_router(datasets.router, prefix=PREFIX, dependencies=protected)
     app.include_router(runs.router, prefix=PREFIX, dependencies=protected)
     app.include_router(models.router, prefix=PREFIX, dependencies=protected)
+    app.include_router(trades.router, prefix=PREFIX, dependencies=protected)
     app.add_middleware(UploadLimit, path=UPLOAD_PATH, limit=settings.max_upload_bytes)
     app.add_middleware(
         RequestGuard, token=api_token, protected=needs_token, form_paths=(UPLOAD_PATH,)

@@ -4,12 +4,28 @@
 import { api } from "./api.js";
 import { versionsChart } from "./charts.js";
 import { dateTime, fillTable, h, notice, number, part } from "./format.js";
+import { TraderViews } from "./traderviews.js";
 
 const NAME = JSON.parse(document.getElementById("model-name").textContent);
 const BASE = `/api/models/${encodeURIComponent(NAME)}`;
 const PROMOTE_TO = "champion";
 /** Metrics drawn over versions when present (a few, so the chart stays readable). */
 const CHART_METRICS = ["rank_ic", "ic", "r2"];
+const trader = new TraderViews(document.querySelector("[data-trader-views]"));
+
+/** The trader's views of version `number`'s test block. */
+function showVersion(number) {
+  return trader.show(`${BASE}/versions/${number}`, `ssots-trades-${NAME}-v${number}`);
+}
+
+/** Offer every version in the test-block picker; the first time, show the newest. */
+async function pickVersions(versions) {
+  const pick = part(document, "views-version");
+  const chosen = pick.value;
+  pick.replaceChildren(...versions.map((v) => h("option", { value: v.version }, `v${v.version}`)));
+  if ([...pick.options].some((option) => option.value === chosen)) pick.value = chosen;
+  else if (versions.length) await showVersion(versions[0].version);
+}
 
 async function guarded(action) {
   try {
@@ -88,6 +104,7 @@ async function load() {
     ...aliases.map(([alias, version]) => h("option", { value: `alias=${alias}` }, `${alias} (v${version})`)),
     ...versions.map((v) => h("option", { value: `version=${v.version}` }, `v${v.version}`)));
   if ([...use.options].some((option) => option.value === chosen)) use.value = chosen;
+  await pickVersions(versions);
 }
 
 async function score(form) {
@@ -113,6 +130,9 @@ async function init() {
   part(document, "compare").addEventListener("click", () => {
     const chosen = [...document.querySelectorAll("input[data-version]:checked")].map((box) => box.dataset.version);
     location.href = `/compare?model=${encodeURIComponent(NAME)}&versions=${chosen.join(",")}`;
+  });
+  part(document, "views-version").addEventListener("change", (event) => {
+    guarded(() => showVersion(event.target.value));
   });
   part(document, "score-form").addEventListener("submit", (event) => {
     event.preventDefault();
