@@ -153,7 +153,9 @@ def test_racing_schedulers_create_one_run_per_fire_time(settings: Settings) -> N
     assert len(first.runs(first.get("hourly").id)) == 1
 
 
-def test_a_stale_reader_of_the_schedule_changes_nothing(store: ScheduleStore, settings: Any) -> None:
+def test_a_stale_reader_of_the_schedule_changes_nothing(
+    store: ScheduleStore, settings: Any
+) -> None:
     schedule = make(store, at("2026-12-01T09:10:00+00:00"))
     tick(store, settings, at("2026-12-01T10:00:01+00:00"))
     from ssots.store.schedules import Firing
@@ -278,8 +280,8 @@ def train_scheduled(store: ScheduleStore, settings: Settings, key: str) -> Any:
 
 
 def test_the_challenger_is_judged_on_its_own_test_block_as_in_its_run(settings: Settings) -> None:
-    from ssots.services.training import train_run
     from ssots.artifacts import weights_document
+    from ssots.services.training import train_run
 
     spec = RunSpec(epochs=5, demo_days=200, seed=3)
     challenger = train_run(spec, settings)
