@@ -133,5 +133,4 @@ class WebhookSender(_Loop):
         """Attempt every delivery due now."""
         from ssots.services.webhooks import deliver_due
 
-        while deliver_due(self.store):
-            pass
+        deliver_due(self.store)

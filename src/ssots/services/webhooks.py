@@ -210,13 +210,20 @@ def deliver(
     }
 
 
-def deliver_due(store: WebhookStore, *, lease: float = 60.0, client: Any | None = None) -> int:
-    """Claim and attempt every delivery due now (what the sender does each round).
+def deliver_due(
+    store: WebhookStore, *, lease: float = 60.0, limit: int = 50, client: Any | None = None
+) -> int:
+    """Claim and attempt the deliveries due now, one at a time (what the sender does each
+    round), at most ``limit``.
 
     Returns:
         How many attempts were made.
     """
-    outgoing = store.claim_due(timedelta(seconds=max(lease, TIMEOUT * 2)))
-    for item in outgoing:
-        deliver(store, item, client=client)
-    return len(outgoing)
+    made = 0
+    while made < limit:
+        claimed = store.claim_due(timedelta(seconds=max(lease, TIMEOUT * 2)), limit=1)
+        if not claimed:
+            break
+        deliver(store, claimed[0], client=client)
+        made += 1
+    return made

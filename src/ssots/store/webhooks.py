@@ -388,12 +388,18 @@ class WebhookStore:
             session.delete(self._row(session, webhook_id))
 
     def disable(self, webhook_id: str, reason: str) -> None:
-        """Disable a subscription (a 410 Gone from its target), saying why."""
+        """Disable a subscription (a 410 Gone from its target), saying why; its pending
+        deliveries are cancelled."""
         with self.database.session() as session:
             session.execute(
                 update(WebhookRow)
                 .where(WebhookRow.id == webhook_id)
                 .values(enabled=False, disabled_reason=reason[:500])
+            )
+            session.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.webhook_id == webhook_id, DeliveryRow.status == PENDING)
+                .values(status=CANCELLED, next_attempt_at=None)
             )
 
     @staticmethod
