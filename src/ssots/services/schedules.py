@@ -49,6 +49,7 @@ __all__ = [
     "run_now",
     "schedule_store",
     "tick",
+    "upcoming",
 ]
 
 MISFIRE_POLICIES: tuple[str, ...] = ("run-once", "skip")
@@ -133,6 +134,19 @@ def fire_times(expression: str, timezone: str, after: datetime) -> Any:
         moment = local.astimezone(UTC)
         if moment > after:  # a wall time repeated at an autumn change may lie behind
             yield moment
+
+
+UPCOMING = 5
+"""Fire times shown ahead (the dashboard, ``schedules show``, the API)."""
+
+
+def upcoming(schedule: Schedule, count: int = UPCOMING) -> list[str]:
+    """The next ``count`` fire times of ``schedule`` (ISO, UTC); none when paused."""
+    if not schedule.enabled:
+        return []
+    start = schedule.next_run_at or datetime.now(UTC)
+    times = fire_times(schedule.cron, schedule.timezone, start)
+    return [moment.isoformat() for moment in [start, *(next(times) for _ in range(count - 1))]]
 
 
 # -- schedules -----------------------------------------------------------------------

@@ -524,35 +524,43 @@ class WebhookStore:
     # -- the sender's side -------------------------------------------------------------
 
     def claim_due(self, lease: timedelta, limit: int = 20) -> list[Outgoing]:
-        """Take up to ``limit`` deliveries due now for one attempt each: each claim moves
-        ``next_attempt_at`` past the lease and counts the attempt (one conditional update),
-        so no other sender takes it meanwhile."""
+        """Take up to ``limit`` deliveries due now for one attempt each (``claim``)."""
         moment = now()
         with self.database.session() as session:
-            due = session.execute(
-                select(DeliveryRow.id, DeliveryRow.attempts)
+            due = session.scalars(
+                select(DeliveryRow.id)
                 .where(DeliveryRow.status == PENDING, DeliveryRow.next_attempt_at <= moment)
                 .order_by(DeliveryRow.next_attempt_at)
                 .limit(limit)
             ).all()
-        taken = []
-        for delivery_id, attempts in due:
-            with self.database.session() as session:
-                won = session.execute(
-                    update(DeliveryRow)
-                    .where(
-                        DeliveryRow.id == delivery_id,
-                        DeliveryRow.status == PENDING,
-                        DeliveryRow.attempts == attempts,
-                    )
-                    .values(next_attempt_at=moment + lease, attempts=attempts + 1)
-                ).rowcount
-                if not won:
-                    continue
-                outgoing = self._outgoing(session, delivery_id, attempts + 1, moment)
-            if outgoing is not None:
-                taken.append(outgoing)
-        return taken
+        taken = [self.claim(delivery_id, lease) for delivery_id in due]
+        return [outgoing for outgoing in taken if outgoing is not None]
+
+    def claim(self, delivery_id: str, lease: timedelta) -> Outgoing | None:
+        """Take pending delivery ``delivery_id`` for one attempt: one conditional update
+        moves ``next_attempt_at`` past the lease and counts the attempt, so no other
+        sender takes it meanwhile. None when it is not pending (or another took it)."""
+        moment = now()
+        with self.database.session() as session:
+            attempts = session.scalar(
+                select(DeliveryRow.attempts).where(
+                    DeliveryRow.id == delivery_id, DeliveryRow.status == PENDING
+                )
+            )
+            if attempts is None:
+                return None
+            won = session.execute(
+                update(DeliveryRow)
+                .where(
+                    DeliveryRow.id == delivery_id,
+                    DeliveryRow.status == PENDING,
+                    DeliveryRow.attempts == attempts,
+                )
+                .values(next_attempt_at=moment + lease, attempts=attempts + 1)
+            ).rowcount
+            if not won:
+                return None
+            return self._outgoing(session, delivery_id, attempts + 1, moment)
 
     def _outgoing(
         self, session: Any, delivery_id: str, attempt: int, moment: datetime

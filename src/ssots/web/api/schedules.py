@@ -3,17 +3,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Response
 
-from ssots.services.schedules import (
-    add_schedule,
-    fire_times,
-    run_now,
-    update_schedule,
-)
+from ssots.services.schedules import add_schedule, run_now, upcoming, update_schedule
 from ssots.spec import RunSpec
 from ssots.store.schedules import Schedule, ScheduleStore
 from ssots.web.deps import ServicesDep
@@ -31,20 +25,6 @@ from ssots.web.schemas import (
 router = APIRouter(tags=["schedules"])
 
 Key = Annotated[str, Path(pattern=MODEL_NAME_PATTERN, description="the schedule's id or name")]
-UPCOMING = 5
-"""Fire times shown ahead."""
-
-
-def upcoming(schedule: Schedule, count: int = UPCOMING) -> list[str]:
-    """The next ``count`` fire times of ``schedule`` (ISO, UTC); none when paused."""
-    if not schedule.enabled:
-        return []
-    start = schedule.next_run_at or datetime.now(UTC)
-    times = fire_times(schedule.cron, schedule.timezone, start)
-    ahead = [start] + [next(times) for _ in range(count - 1)]
-    return [moment.isoformat() for moment in ahead]
-
-
 def _item(schedule: Schedule) -> dict[str, Any]:
     return {**schedule.to_dict(), "next_fire_times": upcoming(schedule)}
 
