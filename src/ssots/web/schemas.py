@@ -398,7 +398,7 @@ class AliasMove(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**31 - 1)
     reason: str = Field("", max_length=1000)
 
 

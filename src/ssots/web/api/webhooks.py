@@ -44,7 +44,7 @@ def list_webhooks(services: ServicesDep) -> dict[str, Any]:
     "/webhooks",
     status_code=201,
     response_model=WebhookCreated,
-    responses=error_responses(401, 422),
+    responses=error_responses(400, 401, 422),
     summary="Subscribe a URL to events",
 )
 def create_webhook(services: ServicesDep, body: Annotated[WebhookCreate, Body()]) -> dict[str, Any]:
@@ -69,7 +69,7 @@ def get_webhook(services: ServicesDep, webhook_id: WebhookId) -> dict[str, Any]:
 @router.patch(
     "/webhooks/{webhook_id}",
     response_model=WebhookItem,
-    responses=error_responses(401, 404, 422),
+    responses=error_responses(400, 401, 404, 422),
     summary="Enable, disable or change a webhook",
 )
 def patch_webhook(

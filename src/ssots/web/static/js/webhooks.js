@@ -23,11 +23,11 @@ function hookRow(hook) {
     h("td", { "data-label": "URL", className: "clip", title: hook.url }, hook.url),
     h("td", { "data-label": "Events" }, hook.events.join(", ")),
     h("td", { "data-label": "State" }, hook.enabled ? "enabled" : `disabled: ${hook.disabled_reason}`),
-    h("td", { "data-label": "Actions", className: "actions" },
+    h("td", { "data-label": "Actions" }, h("div", { className: "actions wrap" },
       action("Send test", () => act(api(`${path}/test`, { method: "POST" }))),
       action("Rotate secret", () => act(api(`${path}/rotate`, { method: "POST" })
         .then((rotated) => showSecret(rotated.id, rotated.secret)))),
-      action("Delete", () => act(api(path, { method: "DELETE" })))));
+      action("Delete", () => act(api(path, { method: "DELETE" }))))));
 }
 
 function deliveryRow(delivery) {
