@@ -1,5 +1,5 @@
 """``ssots serve``: the REST API (and dashboard) under uvicorn, with the job manager and
-its local worker processes."""
+its local worker processes, the scheduler and the webhook sender."""
 
 from __future__ import annotations
 
@@ -57,7 +57,8 @@ def serve_command(
         ),
     ] = False,
 ) -> None:
-    """Serve the API at http://HOST:PORT/api (docs at /docs) and run training jobs.
+    """Serve the API at http://HOST:PORT/api (docs at /docs), run training jobs, fire
+    schedules and send webhooks.
 
     Binds 127.0.0.1 by default. Any other host needs SSOTS_API_TOKEN (clients send
     `Authorization: Bearer <token>`) unless --insecure is given. Requests must name the
