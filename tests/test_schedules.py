@@ -362,3 +362,38 @@ def test_a_champion_older_than_the_maximum_age_is_reported_stale_once(
     (event,) = WebhookStore(store.database, settings).events(event_type="model.stale")
     assert event["data"]["model"] == "btc"
     assert event["data"]["version"] == 1
+
+
+def test_a_kaggle_schedule_fetches_again_and_trains_on_the_new_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, real_data_dir: Path
+) -> None:
+    from fake_kaggle import CLEARED_VARIABLES, FakeDataset, FakeKaggle, environment
+    from ssots.data.sources import kaggle
+    from ssots.data.sources.kaggle import client
+    from ssots.store.runs import RunStore
+
+    bitcoin = (real_data_dir / "kaggle_coin_Bitcoin.csv").read_bytes().decode().splitlines()
+    handle = "someone/growing-bitcoin"
+    server = FakeKaggle().start()
+    server.add(FakeDataset(handle, {"coin_Bitcoin.csv": "\n".join(bitcoin[:1200]).encode()}))
+    for name in CLEARED_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment(server, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(client, "DEFAULT_RETRY", kaggle.RetryPolicy(
+        attempts=2, base_delay=0.01, max_delay=0.05, timeout=(5.0, 5.0)))
+    try:
+        settings = Settings.from_env()
+        store = ScheduleStore(open_database(settings))
+        spec = RunSpec(dataset=f"kaggle:{handle}/coin_Bitcoin.csv", epochs=5)
+        make(store, at("2026-12-01T09:10:00+00:00"), spec=spec)
+        train_scheduled(store, settings, "hourly")
+        server.add(FakeDataset(handle, {"coin_Bitcoin.csv": "\n".join(bitcoin).encode()},
+                               version=3))  # the dataset grew upstream
+        train_scheduled(store, settings, "hourly")
+        runs, _ = RunStore(store.database).list()
+        first, second = sorted(runs, key=lambda run: run.created_at)
+        assert first.dataset_end < second.dataset_end  # the second run saw the new rows
+        assert first.dataset_fingerprint != second.dataset_fingerprint
+    finally:
+        server.stop()

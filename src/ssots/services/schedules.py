@@ -19,6 +19,7 @@ ratio breaking a tie; ``champion`` moves only when the challenger is better by m
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ssots.artifacts import SavedModel
+    from ssots.store.registry import ModelRegistry
     from ssots.store.schedules import Schedule, ScheduleRun, ScheduleStore
 
 __all__ = [
@@ -51,6 +53,8 @@ __all__ = [
     "tick",
     "upcoming",
 ]
+
+log = logging.getLogger(__name__)
 
 MISFIRE_POLICIES: tuple[str, ...] = ("run-once", "skip")
 """What happens to fire times missed while no scheduler ran (first: the default)."""
@@ -546,9 +550,12 @@ def decision_text(schedule: Schedule, decision: dict[str, Any]) -> str:
     )[:1000]
 
 
-def promote(settings: Settings, schedule: Schedule, run: Any) -> dict[str, Any]:
-    """Register tracked ``run`` as a version of the schedule's model with the alias
-    ``challenger``, compare it with ``champion`` and move ``champion`` if the rule says so.
+def promote(
+    settings: Settings, models: ModelRegistry, schedule: Schedule, run: Any
+) -> dict[str, Any]:
+    """Register tracked ``run`` as a version of the schedule's model in ``models`` with the
+    alias ``challenger``, compare it with ``champion`` and move ``champion`` if the rule
+    says so (``settings``: where the run's dataset is).
 
     Returns:
         The decision: promote, why, challenger and champion versions and the comparison.
@@ -556,10 +563,7 @@ def promote(settings: Settings, schedule: Schedule, run: Any) -> dict[str, Any]:
     from ssots.artifacts import saved_model
     from ssots.services.datasets import resolve
     from ssots.services.models import register_run
-    from ssots.store import open_database
-    from ssots.store.registry import ModelRegistry
 
-    models = ModelRegistry(open_database(settings, migrate=False))
     version, _ = register_run(models, schedule.model, run)
     model = models.get_model(schedule.model)
     who = f"schedule:{schedule.name}"
@@ -597,10 +601,11 @@ def settle(store: ScheduleStore, settings: Settings) -> int:
     Returns:
         How many were settled.
     """
-    from ssots.services.runs import run_store
+    from ssots.store.registry import ModelRegistry
+    from ssots.store.runs import RunStore
 
     handled = 0
-    runs = None
+    runs, models = RunStore(store.database), ModelRegistry(store.database)
     for run_id, schedule_id, job_id, status in store.ended():
         if not store.claim(run_id, DECISION_CLAIM):
             continue
@@ -609,15 +614,15 @@ def settle(store: ScheduleStore, settings: Settings) -> int:
             store.decide(run_id, status=status, message=f"the job {status}")
             handled += 1
             continue
-        runs = runs or run_store(settings)
         record = _run_of_job(runs, job_id)
         if record is None:
             store.decide(run_id, status="failed", message="the job recorded no run")
             handled += 1
             continue
         try:
-            decision = promote(settings, schedule, record)
+            decision = promote(settings, models, schedule, record)
         except Exception as exc:  # the run stays; the decision says why none was made
+            log.exception("schedule %s: no promotion decision for job %s", schedule.name, job_id)
             store.decide(
                 run_id, status="succeeded", message=f"no promotion decision: {exc}"[:2000]
             )
@@ -644,7 +649,9 @@ def _run_of_job(runs: Any, job_id: str) -> Any:
     return None if run_id is None else runs.get(run_id)
 
 
-def check_stale(store: ScheduleStore, settings: Settings, moment: datetime | None = None) -> int:
+def check_stale(
+    store: ScheduleStore, settings: Settings, moment: datetime | None = None
+) -> int:
     """Emit ``model.stale`` for each schedule whose model's champion is older than the
     schedule's maximum age (once per champion version).
 
@@ -652,16 +659,14 @@ def check_stale(store: ScheduleStore, settings: Settings, moment: datetime | Non
         How many were reported now.
     """
     from ssots.errors import NotFoundError
-    from ssots.store import open_database
     from ssots.store.registry import ModelRegistry
 
     moment = moment or datetime.now(UTC)
-    models = None
+    models = ModelRegistry(store.database)
     reported = 0
     for schedule in store.list():
         if schedule.max_age_s is None:
             continue
-        models = models or ModelRegistry(open_database(settings, migrate=False))
         try:
             champion = models.resolve_alias(schedule.model, CHAMPION)
         except NotFoundError:
