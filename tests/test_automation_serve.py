@@ -115,7 +115,12 @@ def test_the_scheduler_loop_catches_up_once_after_a_restart(tmp_path: Path) -> N
 def test_the_api_refuses_a_file_dataset_and_bad_cron_in_words(tmp_path: Path) -> None:
     app = create_app(make_settings(tmp_path / "home"), workers=0)
     body = {"name": "s", "cron": "0 3 * * *", "model": "m"}
+    prices = tmp_path / "prices.csv"
+    prices.write_text("time,open,high,low,close,volume\n")
     with TestClient(app) as client:
+        server_file = client.post("/api/schedules", json={**body, "spec": {"dataset": str(prices)}})
+        assert server_file.status_code == 409
+        assert "local file" in server_file.json()["detail"]
         bad = client.post("/api/schedules", json={**body, "cron": "0 3 * *  x"})
         assert bad.status_code == 422
         assert "cron" in bad.json()["detail"]

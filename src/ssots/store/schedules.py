@@ -198,10 +198,11 @@ class ScheduleStore:
 
     @staticmethod
     def _row(session: Session, key: int | str) -> ScheduleRow:
-        if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+        row = None
+        if isinstance(key, int) or key.isdigit():  # an id (a name of digits is tried next)
             row = session.get(ScheduleRow, int(key))
-        else:
-            row = session.scalars(select(ScheduleRow).where(ScheduleRow.name == key)).first()
+        if row is None:
+            row = session.scalars(select(ScheduleRow).where(ScheduleRow.name == str(key))).first()
         if row is None:
             raise NotFoundError(f"no schedule {key!r}; `ssots schedules list` lists them")
         return row

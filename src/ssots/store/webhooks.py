@@ -23,7 +23,7 @@ import base64
 import os
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -245,9 +245,9 @@ class Outgoing:
     webhook_id: str
     url: str
     allow_private: bool
-    secrets: tuple[str, ...]
-    body: str
-    attempt: int
+    secrets: tuple[str, ...] = field(repr=False)
+    body: str = ""
+    attempt: int = 1
 
 
 def _iso(moment: datetime | None) -> str | None:
