@@ -16,6 +16,7 @@ The address is checked when the subscription is made and again before every atte
 from __future__ import annotations
 
 import ipaddress
+import logging
 import random
 import socket
 import time
@@ -39,6 +40,8 @@ __all__ = [
     "subscribe",
     "webhook_store",
 ]
+
+log = logging.getLogger(__name__)
 
 RETRY_DELAYS: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
 """Seconds before attempt 1, 2, ... 8 of a delivery (the Standard Webhooks schedule:
@@ -190,6 +193,10 @@ def deliver(
             outcome = FAILED
         else:
             outcome, retry_at = PENDING, datetime.now(UTC) + timedelta(seconds=delay)
+    log.info(
+        "webhook delivery %s attempt %d: %s in %.0f ms -> %s",
+        outgoing.delivery_id, outgoing.attempt, status_code or error, latency_ms, outcome,
+    )
     store.record_attempt(
         outgoing,
         status_code=status_code,
