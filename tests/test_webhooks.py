@@ -167,14 +167,14 @@ def test_a_410_disables_the_subscription(tmp_path: Path) -> None:
 def test_redirects_are_not_followed(tmp_path: Path) -> None:
     elsewhere = Receiver()
     moved = Receiver([302], location=elsewhere.url)
-    settings = fast_settings(tmp_path / "home")
+    settings = make_settings(tmp_path / "home", webhook_allow_private=True)  # retry in 5 s
     store = WebhookStore(open_database(settings), settings)
     store.create(moved.url, ["model.stale"], allow_private=True)
     with store.database.session() as session:
         enqueue_event(session.connection(), "model.stale", {"model": "m"})
     deliver_due(store)
     (delivery,) = store.deliveries()
-    assert delivery.log[0]["status"] == 302
+    assert [attempt["status"] for attempt in delivery.log] == [302]
     assert delivery.status == "pending"  # to be retried
     assert elsewhere.requests == []
     moved.close()
