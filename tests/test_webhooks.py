@@ -296,3 +296,22 @@ def test_every_documented_event_type_can_be_subscribed() -> None:
         "job.succeeded", "job.failed", "job.cancelled", "model.version_created",
         "model.alias_moved", "schedule.run_missed", "study.finished", "model.stale",
     }
+
+
+def test_no_secret_reaches_the_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    target = Receiver([500])
+    settings = fast_settings(tmp_path / "home")
+    store = WebhookStore(open_database(settings), settings)
+    with caplog.at_level("DEBUG"):
+        hook, secret = store.create(target.url, ["model.stale"], allow_private=True)
+        _, rotated = store.rotate(hook.id)
+        with store.database.session() as session:
+            enqueue_event(session.connection(), "model.stale", {"model": "m"})
+        wait_for(lambda: deliver_due(store) or store.deliveries()[0].status == "delivered")
+        outgoing = store.claim(store.send_test(hook.id), timedelta(seconds=60))
+        shown = repr(outgoing)
+    assert "webhook delivery" in caplog.text  # attempts are logged ...
+    for key in (secret, rotated):
+        assert key.removeprefix("whsec_") not in caplog.text  # ... without a secret
+        assert key.removeprefix("whsec_") not in shown
+    target.close()
