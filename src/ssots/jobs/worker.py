@@ -24,6 +24,7 @@ from ssots.errors import SsotsError
 from ssots.events import Event
 from ssots.jobs.redact import redact
 from ssots.services.runs import record_run
+from ssots.services.schedules import scheduled_dataset
 from ssots.services.training import save_weights, train_run
 from ssots.spec import JobStatus, RunSpec
 from ssots.store import open_database
@@ -147,7 +148,9 @@ def execute(attempt: Attempt, store: JobStore, settings: Settings) -> JobStatus 
     sink = JobEventWriter(store, attempt)
     try:
         spec = RunSpec.build(**attempt.spec)
-        result = train_run(spec, settings, sink, files=False)
+        job = store.get(attempt.job_id)
+        spec, files = scheduled_dataset(job.kind, job.request or {}, spec, settings)
+        result = train_run(spec, settings, sink, files=files)
         try:
             weights = settings.runs_dir / attempt.job_id / "weights.json"
             path, document = save_weights(result, weights)
