@@ -136,3 +136,20 @@ def test_bar_returns_match_the_metrics() -> None:
     assert stats.rows_sharpe(returns[None, :])[0] * scale == pytest.approx(
         block.backtest.metrics["strategy"]["sharpe"]
     )
+
+
+def test_cli_train_prints_the_evidence_and_the_verdict(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from ssots.cli import app
+
+    output = tmp_path / "w.json"
+    result = CliRunner().invoke(
+        app, ["train", "--dataset", "demo", "--epochs", "5", "--no-track", "--output", str(output)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Evidence on the test split" in result.output
+    assert "Verdict (test split):" in result.output
+    assert "evidence of skill: rank IC" in " ".join(result.output.split())
+    document = json.loads(output.read_text())
+    assert document["evidence"]["verdict"] in " ".join(result.output.split())

@@ -36,12 +36,17 @@ __all__ = [
     "DRAWS",
     "FILTER_SHIFTS",
     "LEVEL",
+    "NO_EVIDENCE",
     "REPS",
     "TestBlock",
     "block_evidence",
+    "evidence_rows",
     "filter_shift_test",
     "format_p",
+    "headline",
+    "headline_section",
     "pooled_evidence",
+    "report_verdicts",
     "run_evidence",
     "verdict",
 ]
@@ -351,3 +356,107 @@ def _psr(returns: np.ndarray) -> float | None:
 
 def _none_if_nan(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
+
+
+NO_EVIDENCE = "no evidence recorded: this result was made before SSO-TS computed evidence"
+"""What readers show for a weights document or run without an evidence section."""
+
+
+def headline(document: Mapping[str, Any] | None) -> str:
+    """The verdict a weights document (or a run's weights) records, with its scope
+    (``walk-forward, 5 folds pooled: ...``), or ``NO_EVIDENCE``."""
+    found = (document or {}).get("evidence")
+    if not found:
+        return NO_EVIDENCE
+    return f"{found['scope']}: {found['verdict']}"
+
+
+EVIDENCE_ROWS: tuple[tuple[str, str], ...] = (
+    ("raw_rank_ic", "rank IC (raw Q)"),
+    ("rank_ic", "rank IC (calibrated Q)"),
+    ("ic", "IC (calibrated Q)"),
+)
+"""The correlation intervals of an evidence section and how tables name them."""
+
+
+def evidence_rows(section: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """An evidence section as table rows for every interface: ``statistic``, ``value``,
+    ``low``, ``high`` (the interval, None when undefined) and ``test`` (a p-value or PSR
+    in words, or None)."""
+    intervals = section["intervals"]
+    ranking_p = section["ranking"]["p_value"]
+    rows = [
+        {
+            "statistic": title,
+            **_ends(intervals[key]),
+            "test": f"p = {format_p(ranking_p)}" if key == "raw_rank_ic" and ranking_p else None,
+        }
+        for key, title in EVIDENCE_ROWS
+    ]
+    psr = section.get("psr", {})
+    for book, title in (("strategy", "strategy"), ("q_filtered", "Q-filtered"),
+                        ("buy_and_hold", "buy & hold")):
+        value = psr.get(book)
+        rows.append(
+            {
+                "statistic": f"Sharpe {title}",
+                **_ends(intervals["sharpe"][book]),
+                "test": None if value is None else f"PSR {value:.2f}",
+            }
+        )
+    gain = section["filter"]
+    gain_interval = intervals.get("sharpe_gain") or {"value": gain["observed"]}
+    rows.append(
+        {
+            "statistic": "Sharpe gain of the Q-filter"
+            + (" (mean of folds)" if "folds" in section else ""),
+            **_ends(gain_interval),
+            "test": None if gain["p_value"] is None else f"p = {format_p(gain['p_value'])}",
+        }
+    )
+    return rows
+
+
+def _ends(interval: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: interval.get(key) for key in ("value", "low", "high")}
+
+
+def headline_section(found: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The section a run's verdict comes from (``run_evidence``): the pooled folds when
+    it has them, else the test split."""
+    return found["walk_forward"] or found["test"]
+
+
+def report_verdicts(sections: Sequence[Mapping[str, Any] | None]) -> list[dict[str, Any] | None]:
+    """Verdicts for the runs of one report (a comparison, docs/results.md) with
+    Benjamini-Hochberg control of the false discovery rate across them.
+
+    Args:
+        sections: each run's evidence section (``block_evidence`` or ``pooled_evidence``),
+            or None for a run without one.
+
+    Returns:
+        Per run (None where there was no section): ``p_value`` (its ranking test),
+        ``adjusted_p`` (BH over the runs with a p-value), ``skill`` (adjusted p below
+        ``ALPHA``) and ``verdict`` (``verdict`` with the adjusted p-value).
+    """
+    p_values = [
+        math.nan if s is None or s["ranking"]["p_value"] is None else s["ranking"]["p_value"]
+        for s in sections
+    ]
+    adjusted = stats.benjamini_hochberg(p_values)
+    out: list[dict[str, Any] | None] = []
+    for section, p, q in zip(sections, p_values, adjusted, strict=True):
+        if section is None:
+            out.append(None)
+            continue
+        q_value = _none_if_nan(float(q))
+        out.append(
+            {
+                "p_value": _none_if_nan(p),
+                "adjusted_p": q_value,
+                "skill": q_value is not None and q_value < ALPHA,
+                "verdict": verdict(section, adjusted_p=q_value),
+            }
+        )
+    return out

@@ -119,6 +119,9 @@ def show_command(
     for key, value in record.metrics.items():
         metrics.add_row(key, _number(value))
     console.print(metrics)
+    from ssots.evidence import headline
+
+    console.print(f"verdict: {headline(record.weights)}", highlight=False)
     if record.tags:
         console.print("tags: " + " ".join(f"{k}={v}" for k, v in record.tags.items()))
     if record.notes:

@@ -46,19 +46,22 @@ def correlation(x: np.ndarray, y: np.ndarray) -> float:
 
 def rows_correlation(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Pearson correlation of each row of ``x`` with the same row of ``y`` (NaN where a
-    row is constant)."""
+    row is constant: exactly, not up to the rounding of its mean)."""
     xc = x - x.mean(axis=-1, keepdims=True)
     yc = y - y.mean(axis=-1, keepdims=True)
     denominator = np.sqrt(np.einsum("ij,ij->i", xc, xc) * np.einsum("ij,ij->i", yc, yc))
+    varies = (np.ptp(x, axis=-1) > 0) & (np.ptp(y, axis=-1) > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(denominator > 0, np.einsum("ij,ij->i", xc, yc) / denominator, np.nan)
+        value = np.einsum("ij,ij->i", xc, yc) / denominator
+    return np.where(varies & (denominator > 0), value, np.nan)
 
 
 def rows_sharpe(returns: np.ndarray) -> np.ndarray:
     """Mean over sample standard deviation of each row (NaN where a row is constant)."""
     spread = returns.std(axis=-1, ddof=1)
+    varies = np.ptp(returns, axis=-1) > 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(spread > 0, returns.mean(axis=-1) / spread, np.nan)
+        return np.where(varies & (spread > 0), returns.mean(axis=-1) / spread, np.nan)
 
 
 def correlation_interval(
