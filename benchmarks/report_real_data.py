@@ -207,7 +207,8 @@ def evidence_table(done: list[Row], adjusted: Adjusted) -> list[str]:
     """One line per finished run: the walk-forward evidence, folds pooled."""
     header = [
         "file", "strategy", "test rows", "rank IC Q raw [95 %]", "p", "BH p", "by fold",
-        "Sharpe Q-filtered [95 %]", "Sharpe strategy [95 %]", "gain", "gain p", "gain BH p",
+        "Sharpe Q-filtered [95 %]", "Sharpe strategy [95 %]", "gain [95 %]", "gain p",
+        "gain BH p",
         "PSR Q-filtered", "verdict (BH)",
     ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -227,7 +228,7 @@ def evidence_table(done: list[Row], adjusted: Adjusted) -> list[str]:
             if folds else "—",
             f"{_num(sharpe['q_filtered']['value'], 2)} {_bracket(sharpe['q_filtered'], 2)}",
             f"{_num(sharpe['strategy']['value'], 2)} {_bracket(sharpe['strategy'], 2)}",
-            f"{found['filter']['observed']:+.2f}",
+            f"{found['filter']['observed']:+.2f} {_bracket(found['intervals']['sharpe_gain'], 2)}",
             _p(found["filter"]["p_value"]),
             _p(filter_p),
             _num(found["psr"]["q_filtered"], 2),

@@ -153,3 +153,20 @@ def test_cli_train_prints_the_evidence_and_the_verdict(tmp_path) -> None:
     assert "evidence of skill: rank IC" in " ".join(result.output.split())
     document = json.loads(output.read_text())
     assert document["evidence"]["verdict"] in " ".join(result.output.split())
+
+
+def test_runs_show_prints_the_recorded_verdict(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from ssots.cli import app
+
+    output = tmp_path / "w.json"
+    trained = CliRunner().invoke(
+        app, ["train", "--dataset", "demo", "--epochs", "5", "--name", "evidence-run",
+              "--output", str(output)]
+    )
+    assert trained.exit_code == 0, trained.output
+    shown = CliRunner().invoke(app, ["runs", "show", "evidence-run"])
+    assert shown.exit_code == 0, shown.output
+    verdict = json.loads(output.read_text())["evidence"]["verdict"]
+    assert f"verdict: test split: {verdict}" in " ".join(shown.output.split())

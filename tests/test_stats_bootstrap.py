@@ -63,6 +63,31 @@ def test_resample_indices_are_arch_stationary_sampler_on_the_same_draws() -> Non
         np.testing.assert_array_equal(ours, theirs)
 
 
+def test_counts_are_those_of_the_resampled_rows() -> None:
+    rng = np.random.default_rng(16)
+    for block in (1.0, 1.5, 8.0, 50.0):
+        counts = stats.stationary_counts(300, block, 3000, rng)
+        rows = stats.stationary_indices(300, block, 3000, rng)
+        listed = np.stack([np.bincount(row, minlength=300) for row in rows])
+        np.testing.assert_array_equal(counts.sum(axis=1), 300)
+        assert (counts >= 0).all()
+        # how unevenly rows repeat grows with the block length, alike in both samplers
+        assert counts.var() == pytest.approx(listed.var(), rel=0.05)
+        lag = [np.mean(c[:-1] * c[1:]) for c in (counts, listed)]
+        assert lag[0] == pytest.approx(lag[1], rel=0.05)
+
+
+def test_weighted_statistics_are_those_of_the_listed_rows() -> None:
+    rng = np.random.default_rng(17)
+    x, y = rng.standard_normal(200), rng.standard_normal(200)
+    rows = stats.stationary_indices(200, 5.0, 20, rng)
+    counts = np.stack([np.bincount(row, minlength=200) for row in rows]).astype(float)
+    np.testing.assert_allclose(
+        stats.weighted_correlation(counts, x, y), stats.rows_correlation(x[rows], y[rows])
+    )
+    np.testing.assert_allclose(stats.weighted_sharpe(counts, x), stats.rows_sharpe(x[rows]))
+
+
 def test_fast_sampler_has_geometric_blocks_and_uniform_rows() -> None:
     rng = np.random.default_rng(6)
     rows = stats.stationary_indices(1000, 10.0, 2000, rng)
@@ -100,7 +125,7 @@ def test_correlation_interval_agrees_with_arch() -> None:
     assert abs(ours.high - high) < 0.1 * (high - low)
     # dependence widens the interval: the same data bar by bar give a narrower one
     iid = stats.bootstrap_replicates(
-        lambda rows: stats.rows_correlation(x[rows], y[rows]), x.size, 1.0, reps=2000, seed=4
+        lambda counts: stats.weighted_correlation(counts, x, y), x.size, 1.0, reps=2000, seed=4
     )
     iid_low, iid_high = stats.percentile_interval(iid, 0.95)
     assert iid_high - iid_low < 0.8 * (ours.high - ours.low)

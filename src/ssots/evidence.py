@@ -186,6 +186,7 @@ def pooled_evidence(blocks: Sequence[TestBlock], *, seed: int) -> dict[str, Any]
                 ).to_dict()
                 for number, book in enumerate(BOOKS)
             },
+            "sharpe_gain": _mean_gain_interval(blocks, seed),
         },
         "ranking": ranking.to_dict(),
         "filter": {
@@ -330,16 +331,39 @@ def _interval(
 def _gain_interval(block: TestBlock, seed: int) -> dict[str, Any]:
     """The interval of the Q-filter's Sharpe gain, both books resampled on the same bars
     (block length from the difference of their returns)."""
+    value, replicates, block_size = _gain_replicates(block, seed)
+    low, high = stats.percentile_interval(replicates, LEVEL)
+    return stats.Interval(value, low, high, LEVEL, block_size, REPS).to_dict()
+
+
+def _mean_gain_interval(blocks: Sequence[TestBlock], seed: int) -> dict[str, Any]:
+    """The interval of the blocks' mean Sharpe gain: replicate r averages replicate r of
+    each block (each resampled on its own)."""
+    parts = [_gain_replicates(block, seed + 7 * number) for number, block in enumerate(blocks)]
+    replicates = np.mean([part[1] for part in parts], axis=0)
+    low, high = stats.percentile_interval(replicates, LEVEL)
+    value = float(np.mean([part[0] for part in parts]))
+    return stats.Interval(
+        value, low, high, LEVEL, float(np.mean([part[2] for part in parts])), REPS
+    ).to_dict()
+
+
+def _gain_replicates(block: TestBlock, seed: int) -> tuple[float, np.ndarray, float]:
+    """The annualised Sharpe gain, its bootstrap replicates and their block length."""
     filtered, strategy = block.returns("q_filtered"), block.returns("strategy")
     difference = filtered - strategy
     block_size = stats.block_length(difference) if np.ptp(difference) > 0 else 1.0
+
+    def gain(counts: np.ndarray) -> np.ndarray:
+        sharpe = [np.nan_to_num(stats.weighted_sharpe(counts, r), nan=0.0)
+                  for r in (filtered, strategy)]
+        return sharpe[0] - sharpe[1]
+
     replicates = stats.bootstrap_replicates(
-        lambda rows: _sharpe(filtered[rows]) - _sharpe(strategy[rows]),
-        filtered.size, block_size, reps=REPS, seed=seed + 7,
+        gain, filtered.size, block_size, reps=REPS, seed=seed + 7
     ) * block.scale
-    low, high = stats.percentile_interval(replicates, LEVEL)
     value = float(_sharpe(filtered[None, :])[0] - _sharpe(strategy[None, :])[0]) * block.scale
-    return stats.Interval(value, low, high, LEVEL, block_size, REPS).to_dict()
+    return value, replicates, block_size
 
 
 def _psr(returns: np.ndarray) -> float | None:

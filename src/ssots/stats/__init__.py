@@ -18,6 +18,7 @@ from ssots.stats._bootstrap import (
     grouped_indices,
     indices_from_draws,
     percentile_interval,
+    stationary_counts,
     stationary_indices,
 )
 from ssots.stats._fdr import benjamini_hochberg
@@ -29,6 +30,8 @@ from ssots.stats._intervals import (
     rows_correlation,
     rows_sharpe,
     sharpe_interval,
+    weighted_correlation,
+    weighted_sharpe,
 )
 from ssots.stats._sharpe import (
     EULER_GAMMA,
@@ -75,5 +78,8 @@ __all__ = [
     "sharpe_sample",
     "shift_margin",
     "shift_p_value",
+    "stationary_counts",
     "stationary_indices",
+    "weighted_correlation",
+    "weighted_sharpe",
 ]

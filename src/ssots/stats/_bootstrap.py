@@ -8,10 +8,12 @@ follows exactly the sampler of ``arch.bootstrap.StationaryBootstrap`` (same draw
 indices) without a Python loop: the row a block started at is carried forward with a
 cumulative maximum.
 
-Statistics are computed for many resamples at once (``statistic(index_rows)`` gets a
-(k, n) array of row numbers and returns k values); resamples are drawn in chunks of at
-most ``CHUNK_CELLS`` cells so memory stays bounded for long blocks. Intervals are the
-percentile intervals of the replicates.
+Statistics of sums (means, variances, correlations) depend on a resample only through how
+often it repeats each row, so ``bootstrap_replicates`` draws those counts directly
+(``stationary_counts``: the same process, block by block, without listing the rows) and
+hands ``statistic`` a (k, n) array of counts for k resamples at once; the moments are then
+one matrix product. Resamples are drawn in chunks of at most ``CHUNK_CELLS`` cells so memory
+stays bounded for long blocks. Intervals are the percentile intervals of the replicates.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = [
     "grouped_indices",
     "indices_from_draws",
     "percentile_interval",
+    "stationary_counts",
     "stationary_indices",
 ]
 
@@ -123,6 +126,45 @@ def grouped_indices(
     return np.concatenate(parts, axis=1)
 
 
+def stationary_counts(
+    n: int, block: float, reps: int, rng: np.random.Generator
+) -> np.ndarray:
+    """How often each of ``n`` rows appears in each of ``reps`` stationary-bootstrap
+    resamples, shape (reps, n), floats summing to n per resample.
+
+    The same process as ``stationary_indices``: blocks of geometric length (mean
+    ``block``) starting at uniform rows, wrapping around, the last one cut at n positions;
+    each block adds 1 to its rows through a difference array, so the cost is one pass over
+    the cells plus one draw per block."""
+    p = 1.0 / max(block, 1.0)
+    if p == 1.0:  # every block one row: the rows are independent uniform draws
+        rows = rng.integers(n, size=(reps, n)) + (n * np.arange(reps))[:, None]
+        return np.bincount(rows.ravel(), minlength=reps * n).reshape(reps, n).astype(np.float64)
+    per_rep = int(n * p + 8.0 * np.sqrt(n * p) + 16)
+    lengths = rng.geometric(p, size=(reps, per_rep))
+    ends = np.cumsum(lengths, axis=1)
+    while (ends[:, -1] < n).any():  # rarely: more blocks for the longest resamples
+        more = rng.geometric(p, size=(reps, per_rep))
+        lengths = np.concatenate((lengths, more), axis=1)
+        ends = np.cumsum(lengths, axis=1)
+    begins = ends - lengths  # position in the resample where each block begins
+    used = begins < n
+    length = np.minimum(lengths, n - begins)[used]
+    origin = rng.integers(n, size=length.size)
+    replicate = np.nonzero(used)[0] * (n + 1)
+    stop = origin + length
+    wraps = stop > n
+    positions = np.concatenate(
+        (replicate + origin, replicate + np.where(wraps, n, stop),
+         replicate[wraps], replicate[wraps] + stop[wraps] - n)
+    )
+    steps = np.concatenate(
+        (np.ones(origin.size), -np.ones(origin.size), np.ones(wraps.sum()), -np.ones(wraps.sum()))
+    )
+    difference = np.bincount(positions, weights=steps, minlength=reps * (n + 1))
+    return np.cumsum(difference.reshape(reps, n + 1)[:, :n], axis=1)
+
+
 def bootstrap_replicates(
     statistic: Callable[[np.ndarray], np.ndarray],
     sizes: int | Sequence[int],
@@ -134,9 +176,11 @@ def bootstrap_replicates(
     """The statistic on ``reps`` stationary-bootstrap resamples.
 
     Args:
-        statistic: maps a (k, n) array of row numbers to the k statistics of those
-            resamples (vectorised over the first axis).
-        sizes: the number of rows, or the sizes of groups resampled separately.
+        statistic: maps a (k, n) array of row counts (``stationary_counts``; how often
+            each row appears in each of k resamples) to the k statistics of those
+            resamples.
+        sizes: the number of rows, or the sizes of groups resampled separately (their
+            counts are concatenated along the rows).
         blocks: the expected block length, or one per group.
         reps: how many resamples.
         seed: the seed of the random generator (same seed, same replicates).
@@ -151,8 +195,12 @@ def bootstrap_replicates(
     out = np.empty(reps)
     for start in range(0, reps, chunk):
         count = min(chunk, reps - start)
-        rows = grouped_indices(group_sizes, group_blocks, count, rng)
-        out[start : start + count] = statistic(rows)
+        counts = np.concatenate(
+            [stationary_counts(size, block, count, rng)
+             for size, block in zip(group_sizes, group_blocks, strict=True)],
+            axis=1,
+        )
+        out[start : start + count] = statistic(counts)
     return out
 
 

@@ -29,6 +29,8 @@ __all__ = [
     "rows_correlation",
     "rows_sharpe",
     "sharpe_interval",
+    "weighted_correlation",
+    "weighted_sharpe",
 ]
 
 
@@ -62,6 +64,38 @@ def rows_sharpe(returns: np.ndarray) -> np.ndarray:
     varies = np.ptp(returns, axis=-1) > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(varies & (spread > 0), returns.mean(axis=-1) / spread, np.nan)
+
+
+_TINY = 1e-12
+"""A weighted variance at or below this share of the series' own is a constant resample."""
+
+
+def weighted_correlation(counts: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson correlation of ``x`` and ``y`` in each resample given by a row of
+    ``counts`` (how often each row appears); NaN where a resample is constant."""
+    xc, yc = x - x.mean(), y - y.mean()
+    moments = counts @ np.column_stack((xc, yc, xc * yc, xc * xc, yc * yc))
+    total = counts.sum(axis=1)
+    sx, sy, sxy, sxx, syy = moments.T
+    cov = sxy - sx * sy / total
+    vx, vy = sxx - sx * sx / total, syy - sy * sy / total
+    varies = (vx > _TINY * float(xc @ xc)) & (vy > _TINY * float(yc @ yc))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(varies, cov / np.sqrt(vx * vy), np.nan)
+
+
+def weighted_sharpe(counts: np.ndarray, returns: np.ndarray) -> np.ndarray:
+    """Mean over sample standard deviation of ``returns`` in each resample given by a row
+    of ``counts``; NaN where a resample is constant."""
+    centre = returns.mean()
+    rc = returns - centre
+    moments = counts @ np.column_stack((rc, rc * rc))
+    total = counts.sum(axis=1)
+    s1, s2 = moments.T
+    variance = (s2 - s1 * s1 / total) / (total - 1.0)
+    varies = variance * (returns.size - 1) > _TINY * float(rc @ rc)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(varies, (centre + s1 / total) / np.sqrt(variance), np.nan)
 
 
 def correlation_interval(
@@ -98,7 +132,7 @@ def correlation_interval(
         for a, b in itertools.pairwise(bounds)
     ]
     replicates = bootstrap_replicates(
-        lambda rows: rows_correlation(pooled_x[rows], pooled_y[rows]),
+        lambda counts: weighted_correlation(counts, pooled_x, pooled_y),
         sizes,
         blocks,
         reps=reps,
@@ -141,7 +175,7 @@ def mean_sharpe_interval(
     for number, (returns, factor) in enumerate(zip(series, scales, strict=True)):
         block = block_length(returns) if np.ptp(returns) > 0 else 1.0
         replicates = bootstrap_replicates(
-            lambda rows, r=returns: rows_sharpe(r[rows]), returns.size, block,
+            lambda counts, r=returns: weighted_sharpe(counts, r), returns.size, block,
             reps=reps, seed=seed + number,
         )
         total += np.nan_to_num(replicates, nan=0.0) * factor
