@@ -170,3 +170,35 @@ def test_runs_show_prints_the_recorded_verdict(tmp_path) -> None:
     assert shown.exit_code == 0, shown.output
     verdict = json.loads(output.read_text())["evidence"]["verdict"]
     assert f"verdict: test split: {verdict}" in " ".join(shown.output.split())
+
+
+def test_runs_compare_gives_the_verdicts_with_bh_across_the_runs(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from ssots.cli import app
+
+    for name, seed in (("bh-a", "1"), ("bh-b", "2")):
+        trained = CliRunner().invoke(
+            app, ["train", "--dataset", "demo", "--epochs", "5", "--seed", seed, "--name", name,
+                  "--output", str(tmp_path / f"{name}.json")]
+        )
+        assert trained.exit_code == 0, trained.output
+    shown = CliRunner().invoke(app, ["runs", "compare", "bh-a", "bh-b"])
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.output.split())
+    assert text.count("across these runs: ") == 2
+    assert "(BH-adjusted)" in text
+
+
+def test_report_verdicts_adjust_by_benjamini_hochberg() -> None:
+    sections = [_evidence(0.2, 0.1, 0.3, 0.01), _evidence(0.1, 0.0, 0.2, 0.04), None,
+                _evidence(0.0, -0.1, 0.1, 0.5)]
+    found = evidence.report_verdicts(sections)
+    assert found[2] is None
+    assert [f["adjusted_p"] for f in (found[0], found[1], found[3])] == pytest.approx(
+        [0.03, 0.06, 0.5]
+    )
+    assert [f["skill"] for f in (found[0], found[1], found[3])] == [True, False, False]
+    assert found[1]["verdict"].startswith(
+        "no evidence of skill: rank IC 0.10 [0.00, 0.20], p = 0.06 (BH-adjusted)"
+    )
