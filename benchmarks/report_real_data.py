@@ -298,13 +298,51 @@ def evidence_reading(done: list[Row], adjusted: Adjusted) -> list[str]:
         f"in {len(confident)} of {n} runs. A high PSR says the book made money with some "
         "confidence, not that the filter is why: the strategy's own PSR is beside it in the "
         "weights file, and the filter test is the comparison that isolates the filter.",
-        "- **What holds.** The intervals are wide: on a few hundred test bars a rank IC of "
-        "±0.1 and a Sharpe difference of a unit or more are within noise, and the verdicts "
-        "say so run by run. What does not hold is any claim, from this report, that the "
-        "Q-score ranks the strategies' calls better than chance on these files "
-        + ("(no run survives the false-discovery control)." if not skill else
-           f"beyond the {len(skill)} run(s) that survive the false-discovery control."),
+        _holds(done, skill),
+        _does_not_hold(done, skill, adjusted),
     ]
+
+
+def _holds(done: list[Row], skill: list[Row]) -> str:
+    """What the evidence supports, in words."""
+    if not skill:
+        return (
+            "- **What holds.** No run of this report shows ranking skill once the "
+            "false-discovery rate is controlled."
+        )
+    by_strategy = ", ".join(
+        f"{strategy} {sum(r.strategy == strategy for r in skill)}"
+        for strategy in STRATEGIES
+        if any(r.strategy == strategy for r in skill)
+    )
+    ics = [r.evidence["intervals"]["raw_rank_ic"]["value"] for r in skill]
+    return (
+        f"- **What holds.** In {len(skill)} of {len(done)} runs the raw Q ranks the "
+        "strategy's calls better than circularly shifted copies of itself across five test "
+        f"periods, after the false-discovery control (by strategy: {by_strategy}); their "
+        f"pooled rank IC is {min(ics):.3f} to {max(ics):.3f}: small, but not luck."
+    )
+
+
+def _does_not_hold(done: list[Row], skill: list[Row], adjusted: Adjusted) -> str:
+    """What the evidence does not support, in words."""
+    intervals = [r.evidence["intervals"]["raw_rank_ic"] for r in done]
+    widths = [i["high"] - i["low"] for i in intervals if i["low"] is not None]
+    share = statistics.median(r.test_bars / r.evidence["rows"] for r in done)
+    gains = [
+        r for r, p in zip(done, adjusted.filter_p, strict=True) if p is not None and p < ALPHA
+    ]
+    return (
+        f"- **What does not hold.** Skill in general: in {len(done) - len(skill)} of "
+        f"{len(done)} runs the Q-score is indistinguishable from a shifted copy of itself. "
+        "The median width of the pooled rank IC's 95 % interval is "
+        f"{statistics.median(widths):.2f}, and the single test split of the next section has "
+        f"a median {share:.0%} of those rows, so its rank ICs and Sharpe differences are "
+        "mostly noise. A trading "
+        f"gain from the Q-filter survives the false-discovery control in {len(gains)} of "
+        f"{len(done)} runs" + (f" ({_names(gains)})" if gains else "") + "; elsewhere the "
+        "filter did no better than skipping as many calls at random."
+    )
 
 
 def _names(rows: list[Row]) -> str:
