@@ -320,7 +320,7 @@ def _holds(done: list[Row], skill: list[Row]) -> str:
         f"- **What holds.** In {len(skill)} of {len(done)} runs the raw Q ranks the "
         "strategy's calls better than circularly shifted copies of itself across five test "
         f"periods, after the false-discovery control (by strategy: {by_strategy}); their "
-        f"pooled rank IC is {min(ics):.3f} to {max(ics):.3f}: small, but not luck."
+        f"pooled rank IC is {min(ics):.3f} to {max(ics):.3f}: small, and unlikely to be luck."
     )
 
 
