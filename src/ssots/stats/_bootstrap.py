@@ -149,20 +149,17 @@ def stationary_counts(
         ends = np.cumsum(lengths, axis=1)
     begins = ends - lengths  # position in the resample where each block begins
     used = begins < n
-    length = np.minimum(lengths, n - begins)[used]
+    replicate = np.nonzero(used)[0]
+    length = np.minimum(ends[used], n) - begins[used]
     origin = rng.integers(n, size=length.size)
-    replicate = np.nonzero(used)[0] * (n + 1)
+    base = replicate * (n + 1)
     stop = origin + length
-    wraps = stop > n
-    positions = np.concatenate(
-        (replicate + origin, replicate + np.where(wraps, n, stop),
-         replicate[wraps], replicate[wraps] + stop[wraps] - n)
-    )
-    steps = np.concatenate(
-        (np.ones(origin.size), -np.ones(origin.size), np.ones(wraps.sum()), -np.ones(wraps.sum()))
-    )
-    difference = np.bincount(positions, weights=steps, minlength=reps * (n + 1))
-    return np.cumsum(difference.reshape(reps, n + 1)[:, :n], axis=1)
+    wraps = stop > n  # the block runs past the last row and on from the first
+    cells = reps * (n + 1)
+    enter = np.bincount(np.concatenate((base + origin, base[wraps])), minlength=cells)
+    leave = np.bincount(base + stop - n * wraps, minlength=cells)
+    enter -= leave
+    return np.cumsum(enter.reshape(reps, n + 1), axis=1)[:, :n].astype(np.float64)
 
 
 def bootstrap_replicates(
