@@ -77,6 +77,14 @@ def test_counts_are_those_of_the_resampled_rows() -> None:
         assert lag[0] == pytest.approx(lag[1], rel=0.05)
 
 
+@pytest.mark.parametrize("block", [1.0, 3.0, 12.0, 900.0])
+def test_sums_by_block_are_the_counts_times_the_columns(block: float) -> None:
+    columns = np.random.default_rng(18).standard_normal((700, 4))
+    counts = stats.stationary_counts(700, block, 40, np.random.default_rng(2))
+    sums = stats.stationary_sums(columns, block, 40, np.random.default_rng(2))
+    np.testing.assert_allclose(sums, counts @ columns, atol=1e-9)
+
+
 def test_weighted_statistics_are_those_of_the_listed_rows() -> None:
     rng = np.random.default_rng(17)
     x, y = rng.standard_normal(200), rng.standard_normal(200)

@@ -251,14 +251,13 @@ def _gain_replicates(block: TestBlock, seed: int) -> tuple[float, np.ndarray, fl
     difference = filtered - strategy
     block_size = stats.block_length(difference) if np.ptp(difference) > 0 else 1.0
 
-    def gain(counts: np.ndarray) -> np.ndarray:
-        sharpe = [np.nan_to_num(stats.weighted_sharpe(counts, r), nan=0.0)
-                  for r in (filtered, strategy)]
-        return sharpe[0] - sharpe[1]
-
-    replicates = stats.bootstrap_replicates(
-        gain, filtered.size, block_size, reps=REPS, seed=seed + 7
-    ) * block.scale
+    columns = np.hstack((stats.sharpe_columns(filtered), stats.sharpe_columns(strategy)))
+    sums = stats.bootstrap_sums(columns, filtered.size, block_size, reps=REPS, seed=seed + 7)
+    sharpe = [
+        np.nan_to_num(stats.sharpe_of_sums(part, float(filtered.size), r), nan=0.0)
+        for part, r in ((sums[:, :2], filtered), (sums[:, 2:], strategy))
+    ]
+    replicates = (sharpe[0] - sharpe[1]) * block.scale
     value = float(_sharpe(filtered[None, :])[0] - _sharpe(strategy[None, :])[0]) * block.scale
     return value, replicates, block_size
 

@@ -28,15 +28,21 @@ __all__ = [
     "CHUNK_CELLS",
     "Interval",
     "bootstrap_replicates",
+    "bootstrap_sums",
     "grouped_indices",
     "indices_from_draws",
     "percentile_interval",
     "stationary_counts",
     "stationary_indices",
+    "stationary_sums",
 ]
 
 CHUNK_CELLS = 1 << 21
 """Most resampled cells (replicates x rows) held at once."""
+SUMS_BY_BLOCK = 8.0
+"""From this expected block length on, ``stationary_sums`` sums block by block (fewer
+blocks than cells by this factor pays for the gathers); below it, counts times columns
+(measured: at block length 3.25 on 20,000 rows the counts were twice as fast)."""
 
 
 @dataclass(frozen=True)
@@ -136,10 +142,46 @@ def stationary_counts(
     ``block``) starting at uniform rows, wrapping around, the last one cut at n positions;
     each block adds 1 to its rows through a difference array, so the cost is one pass over
     the cells plus one draw per block."""
-    p = 1.0 / max(block, 1.0)
-    if p == 1.0:  # every block one row: the rows are independent uniform draws
-        rows = rng.integers(n, size=(reps, n)) + (n * np.arange(reps))[:, None]
-        return np.bincount(rows.ravel(), minlength=reps * n).reshape(reps, n).astype(np.float64)
+    if block <= 1.0:  # every block one row: the rows are independent uniform draws
+        return _iid_counts(n, reps, rng)
+    replicate, origin, stop, wraps = _blocks(n, block, reps, rng)
+    base = replicate * (n + 1)
+    cells = reps * (n + 1)
+    enter = np.bincount(np.concatenate((base + origin, base[wraps])), minlength=cells)
+    enter -= np.bincount(base + stop - n * wraps, minlength=cells)
+    return np.cumsum(enter.reshape(reps, n + 1), axis=1)[:, :n].astype(np.float64)
+
+
+def stationary_sums(
+    columns: np.ndarray, block: float, reps: int, rng: np.random.Generator
+) -> np.ndarray:
+    """The column sums of ``reps`` stationary-bootstrap resamples of the rows of
+    ``columns`` (n, m): shape (reps, m), ``stationary_counts(...) @ columns`` from the same
+    draws; for long blocks computed per block (a block's sum is a difference of suffix
+    sums) instead of per cell."""
+    n = columns.shape[0]
+    if block < SUMS_BY_BLOCK:
+        return stationary_counts(n, block, reps, rng) @ columns
+    replicate, origin, stop, wraps = _blocks(n, block, reps, rng)
+    suffix = np.zeros((n + 1, columns.shape[1]))
+    suffix[:n] = np.cumsum(columns[::-1], axis=0)[::-1]  # suffix[t] = sum of rows t..n-1
+    parts = suffix[origin] - suffix[stop - n * wraps] + np.outer(wraps, suffix[0])
+    return np.stack(
+        [np.bincount(replicate, weights=part, minlength=reps) for part in parts.T], axis=1
+    )
+
+
+def _iid_counts(n: int, reps: int, rng: np.random.Generator) -> np.ndarray:
+    rows = rng.integers(n, size=(reps, n)) + (n * np.arange(reps))[:, None]
+    return np.bincount(rows.ravel(), minlength=reps * n).reshape(reps, n).astype(np.float64)
+
+
+def _blocks(
+    n: int, block: float, reps: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The blocks of ``reps`` resamples: each block's resample, first row, first row past
+    it (stop, which exceeds n when the block wraps around) and whether it wraps."""
+    p = 1.0 / block
     per_rep = int(n * p + 8.0 * np.sqrt(n * p) + 16)
     lengths = rng.geometric(p, size=(reps, per_rep))
     ends = np.cumsum(lengths, axis=1)
@@ -152,14 +194,45 @@ def stationary_counts(
     replicate = np.nonzero(used)[0]
     length = np.minimum(ends[used], n) - begins[used]
     origin = rng.integers(n, size=length.size)
-    base = replicate * (n + 1)
     stop = origin + length
-    wraps = stop > n  # the block runs past the last row and on from the first
-    cells = reps * (n + 1)
-    enter = np.bincount(np.concatenate((base + origin, base[wraps])), minlength=cells)
-    leave = np.bincount(base + stop - n * wraps, minlength=cells)
-    enter -= leave
-    return np.cumsum(enter.reshape(reps, n + 1), axis=1)[:, :n].astype(np.float64)
+    return replicate, origin, stop, stop > n
+
+
+def bootstrap_sums(
+    columns: np.ndarray,
+    sizes: int | Sequence[int],
+    blocks: float | Sequence[float],
+    *,
+    reps: int,
+    seed: int,
+) -> np.ndarray:
+    """Column sums of ``reps`` stationary-bootstrap resamples (``stationary_sums``), for
+    statistics that are functions of sums (means, variances, correlations).
+
+    Args:
+        columns: (n, m) values, the rows of all groups stacked.
+        sizes: the number of rows, or the sizes of groups resampled separately (their
+            sums are added).
+        blocks: the expected block length, or one per group.
+        reps: how many resamples.
+        seed: the random generator's seed; the same draws as ``bootstrap_replicates``.
+
+    Returns:
+        Shape (reps, m).
+    """
+    group_sizes = [sizes] if isinstance(sizes, int | np.integer) else list(sizes)
+    group_blocks = [blocks] * len(group_sizes) if np.isscalar(blocks) else list(blocks)
+    bounds = np.cumsum([0, *group_sizes])
+    rng = np.random.default_rng(seed)
+    chunk = max(1, CHUNK_CELLS // max(1, sum(group_sizes)))
+    out = np.empty((reps, columns.shape[1]))
+    for start in range(0, reps, chunk):
+        count = min(chunk, reps - start)
+        out[start : start + count] = sum(
+            stationary_sums(columns[a:b], max(block, 1.0), count, rng)
+            for a, b, block in zip(bounds[:-1], bounds[1:], group_blocks, strict=True)
+        )
+    return out
 
 
 def bootstrap_replicates(
@@ -193,7 +266,7 @@ def bootstrap_replicates(
     for start in range(0, reps, chunk):
         count = min(chunk, reps - start)
         counts = np.concatenate(
-            [stationary_counts(size, block, count, rng)
+            [stationary_counts(size, max(block, 1.0), count, rng)
              for size, block in zip(group_sizes, group_blocks, strict=True)],
             axis=1,
         )

@@ -18,17 +18,21 @@ import numpy as np
 import numpy.typing as npt
 
 from ssots.stats._blocks import block_length
-from ssots.stats._bootstrap import Interval, bootstrap_replicates, percentile_interval
+from ssots.stats._bootstrap import Interval, bootstrap_sums, percentile_interval
 
 __all__ = [
     "as_groups",
     "correlation",
+    "correlation_columns",
     "correlation_interval",
+    "correlation_of_sums",
     "mean_sharpe_interval",
     "ranks",
     "rows_correlation",
     "rows_sharpe",
+    "sharpe_columns",
     "sharpe_interval",
+    "sharpe_of_sums",
     "weighted_correlation",
     "weighted_sharpe",
 ]
@@ -70,32 +74,55 @@ _TINY = 1e-12
 """A weighted variance at or below this share of the series' own is a constant resample."""
 
 
+def correlation_columns(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The columns whose resampled sums give a correlation (``correlation_of_sums``):
+    x and y centred, their product and squares."""
+    xc, yc = x - x.mean(), y - y.mean()
+    return np.column_stack((xc, yc, xc * yc, xc * xc, yc * yc))
+
+
+def correlation_of_sums(sums: np.ndarray, total: float, columns: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each resample from its sums of ``correlation_columns``
+    (``total`` rows each); NaN where a resample is constant."""
+    sx, sy, sxy, sxx, syy = np.asarray(sums).T
+    cov = sxy - sx * sy / total
+    vx, vy = sxx - sx * sx / total, syy - sy * sy / total
+    full_x, full_y = columns[:, 3].sum(), columns[:, 4].sum()
+    varies = (vx > _TINY * full_x) & (vy > _TINY * full_y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(varies, cov / np.sqrt(vx * vy), np.nan)
+
+
+def sharpe_columns(returns: np.ndarray) -> np.ndarray:
+    """The columns whose resampled sums give a Sharpe ratio: the returns centred and
+    squared."""
+    rc = returns - returns.mean()
+    return np.column_stack((rc, rc * rc))
+
+
+def sharpe_of_sums(sums: np.ndarray, total: float, returns: np.ndarray) -> np.ndarray:
+    """Mean over sample standard deviation of each resample from its sums of
+    ``sharpe_columns(returns)``; NaN where a resample is constant."""
+    s1, s2 = np.asarray(sums).T
+    centre = returns.mean()
+    variance = (s2 - s1 * s1 / total) / (total - 1.0)
+    full = float(np.sum((returns - centre) ** 2))
+    varies = variance * (returns.size - 1) > _TINY * full
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(varies, (centre + s1 / total) / np.sqrt(variance), np.nan)
+
+
 def weighted_correlation(counts: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Pearson correlation of ``x`` and ``y`` in each resample given by a row of
     ``counts`` (how often each row appears); NaN where a resample is constant."""
-    xc, yc = x - x.mean(), y - y.mean()
-    moments = counts @ np.column_stack((xc, yc, xc * yc, xc * xc, yc * yc))
-    total = counts.sum(axis=1)
-    sx, sy, sxy, sxx, syy = moments.T
-    cov = sxy - sx * sy / total
-    vx, vy = sxx - sx * sx / total, syy - sy * sy / total
-    varies = (vx > _TINY * float(xc @ xc)) & (vy > _TINY * float(yc @ yc))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(varies, cov / np.sqrt(vx * vy), np.nan)
+    columns = correlation_columns(x, y)
+    return correlation_of_sums(counts @ columns, counts.sum(axis=1), columns)
 
 
 def weighted_sharpe(counts: np.ndarray, returns: np.ndarray) -> np.ndarray:
     """Mean over sample standard deviation of ``returns`` in each resample given by a row
     of ``counts``; NaN where a resample is constant."""
-    centre = returns.mean()
-    rc = returns - centre
-    moments = counts @ np.column_stack((rc, rc * rc))
-    total = counts.sum(axis=1)
-    s1, s2 = moments.T
-    variance = (s2 - s1 * s1 / total) / (total - 1.0)
-    varies = variance * (returns.size - 1) > _TINY * float(rc @ rc)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(varies, (centre + s1 / total) / np.sqrt(variance), np.nan)
+    return sharpe_of_sums(counts @ sharpe_columns(returns), counts.sum(axis=1), returns)
 
 
 def correlation_interval(
@@ -131,13 +158,9 @@ def correlation_interval(
         _product_block(pooled_x[a:b], pooled_y[a:b])
         for a, b in itertools.pairwise(bounds)
     ]
-    replicates = bootstrap_replicates(
-        lambda counts: weighted_correlation(counts, pooled_x, pooled_y),
-        sizes,
-        blocks,
-        reps=reps,
-        seed=seed,
-    )
+    columns = correlation_columns(pooled_x, pooled_y)
+    sums = bootstrap_sums(columns, sizes, blocks, reps=reps, seed=seed)
+    replicates = correlation_of_sums(sums, float(pooled_x.size), columns)
     low, high = percentile_interval(replicates, level)
     value = correlation(pooled_x, pooled_y)
     return Interval(value, low, high, level, float(np.mean(blocks)), reps)
@@ -174,10 +197,10 @@ def mean_sharpe_interval(
     values, blocks = [], []
     for number, (returns, factor) in enumerate(zip(series, scales, strict=True)):
         block = block_length(returns) if np.ptp(returns) > 0 else 1.0
-        replicates = bootstrap_replicates(
-            lambda counts, r=returns: weighted_sharpe(counts, r), returns.size, block,
-            reps=reps, seed=seed + number,
+        sums = bootstrap_sums(
+            sharpe_columns(returns), returns.size, block, reps=reps, seed=seed + number
         )
+        replicates = sharpe_of_sums(sums, float(returns.size), returns)
         total += np.nan_to_num(replicates, nan=0.0) * factor
         sharpe = rows_sharpe(returns[None, :])[0]
         values.append(0.0 if np.isnan(sharpe) else sharpe * factor)
