@@ -160,6 +160,59 @@ def _marked(side: np.ndarray, price_ratio: np.ndarray, cost: float) -> np.ndarra
     return 1.0 + (side * (price_ratio - 1.0) - np.abs(side) * cost) / (1.0 + cost)
 
 
+def equity_paths(
+    close: np.ndarray,
+    positions: np.ndarray,
+    cost: float,
+    ruin_floor: float = DEFAULT_RUIN_FLOOR,
+) -> np.ndarray:
+    """The equity of many books on the same bars at once: row i is ``simulate(close,
+    positions[i], cost, ruin_floor).equity`` (same accounting, the last bar forced flat),
+    computed for all rows together; a row whose equity touches the floor is simulated
+    again with ``simulate`` (a mark at or below the floor implies equity there too).
+
+    Args:
+        close: close prices of the n bars, all positive.
+        positions: shape (k, n), each entry -1, 0 or +1.
+        cost: commission plus slippage as a fraction of traded value.
+        ruin_floor: as ``simulate``.
+
+    Returns:
+        Equity, shape (k, n).
+    """
+    close = np.asarray(close, dtype=np.float64)
+    held = np.array(positions, dtype=np.float64, ndmin=2)
+    held[:, -1] = 0.0
+    n = close.size
+    changed = np.ones(held.shape, dtype=bool)
+    changed[:, 1:] = held[:, 1:] != held[:, :-1]
+    bar = np.arange(n)
+    began = np.maximum.accumulate(np.where(changed, bar, 0), axis=1)
+    entry = close[began]
+    # the growth of the run that ends where the next one begins (1 elsewhere)
+    before = np.zeros(held.shape)
+    before[:, 1:] = held[:, :-1]
+    entry_before = np.ones(held.shape)
+    entry_before[:, 1:] = entry[:, :-1]
+    ratio = close / entry_before
+    ended = _marked(before, ratio, cost) - np.abs(before) * cost * ratio / (1.0 + cost)
+    growth = np.where(changed, ended, 1.0)
+    growth[:, 0] = 1.0
+    equity = np.cumprod(growth, axis=1) * _marked(held, close / entry, cost)
+    for row in np.flatnonzero(equity.min(axis=1) <= ruin_floor):
+        equity[row] = simulate(close, held[row], cost, ruin_floor).equity
+    return equity
+
+
+def bar_returns(equity: np.ndarray) -> np.ndarray:
+    """Bar-to-bar returns of equity (the first one from the starting 1; 0 after a
+    ruined book's equity reached 0), along the last axis: what ``book_metrics``'s
+    Sharpe and Sortino are computed from."""
+    equity = np.asarray(equity, dtype=np.float64)
+    previous = np.concatenate((np.ones((*equity.shape[:-1], 1)), equity[..., :-1]), axis=-1)
+    return np.divide(equity, previous, out=np.ones_like(equity), where=previous > 0) - 1.0
+
+
 def _checked_inputs(
     close: np.ndarray, positions: np.ndarray, cost: float, ruin_floor: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -211,8 +264,7 @@ def book_metrics(book: Book, times: pd.DatetimeIndex) -> dict[str, float | int |
     without trades, CAGR of a short span) is None. A ruined book's trades end at its ruin
     bar (``simulate``)."""
     equity = book.equity
-    previous = np.concatenate(([1.0], equity[:-1]))
-    returns = np.divide(equity, previous, out=np.ones_like(equity), where=previous > 0) - 1.0
+    returns = bar_returns(equity)
     scale = math.sqrt(periods_per_year(times))
     peak = np.maximum.accumulate(np.concatenate(([1.0], equity)))[1:]
     trades = book.trade_returns

@@ -43,7 +43,7 @@ FLUSH_INTERVAL = 0.1
 """Seconds between a job's database writes: at most about 10 writes a second however fast
 epochs are; the epochs in between are written together."""
 
-SUMMARY_KEYS = ("metrics", "baselines", "dimensions", "parameters")
+SUMMARY_KEYS = ("metrics", "baselines", "dimensions", "parameters", "evidence")
 """The parts of the weights document a status poll shows."""
 
 WORKER_NICENESS = 5
@@ -190,7 +190,7 @@ def _job_results(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     result = {key: value for key, value in document.items() if key != "history"}
     result["data"] = {key: value for key, value in result["data"].items() if key != "path"}
     result["threads"] = thread_report()
-    summary = {key: document[key] for key in SUMMARY_KEYS}
+    summary = {key: document.get(key) for key in SUMMARY_KEYS}
     return {"result": result, "summary": summary}
 
 

@@ -109,6 +109,12 @@ class TrainStatus(_Camel):
     started_at: str | None
     finished_at: str | None
     elapsed_seconds: float | None
+    verdict: str | None = Field(
+        default=None,
+        description="once the job succeeded: the one-line verdict on its evidence of skill "
+        "(ssots.evidence), e.g. 'test split: no evidence of skill: rank IC 0.02 [-0.05, 0.09], "
+        "p = 0.41: ...'",
+    )
 
 
 class JobSummary(BaseModel):
@@ -143,6 +149,9 @@ class JobDetail(JobSummary):
     spec: dict[str, Any]
     result: dict[str, Any] | None
     weights_url: str | None
+    verdict: str | None = Field(
+        default=None, description="the verdict on the result's evidence of skill, if any"
+    )
 
 
 class JobList(BaseModel):
@@ -371,6 +380,13 @@ class VersionSummary(BaseModel):
     parameters: dict[str, float]
     aliases: list[str]
     lineage: dict[str, Any]
+    verdict: str | None = Field(
+        default=None, description="the verdict on the version's evidence of skill"
+    )
+    skill: bool | None = Field(
+        default=None,
+        description="whether that verdict found evidence of skill (None: none recorded)",
+    )
 
 
 class VersionDetail(VersionSummary):
@@ -526,6 +542,11 @@ class Comparison(BaseModel):
     parameters: dict[str, ParameterComparison]
     histories: list[LossCurve]
     equity: list[EquityCurve]
+    evidence: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="per run: verdict, skill, p_value, and across the compared runs the "
+        "Benjamini-Hochberg adjusted_p and adjusted_verdict",
+    )
     different_data: bool
     warnings: list[str]
 

@@ -3,6 +3,7 @@
 
 import { api } from "./api.js";
 import { versionsChart } from "./charts.js";
+import { verdictLine } from "./evidence.js";
 import { dateTime, fillTable, h, notice, number, part } from "./format.js";
 import { TraderViews } from "./traderviews.js";
 
@@ -56,6 +57,8 @@ function versionRow(version, button) {
     h("td", { "data-label": "Run", className: "mono" }, version.run_id ?? "–"),
     h("td", { "data-label": "Rank IC", className: "num" }, number(version.metrics.rank_ic)),
     h("td", { "data-label": "R²", className: "num" }, number(version.metrics.r2)),
+    h("td", { "data-label": "Evidence of skill", className: "verdict-cell" },
+      verdictLine(version.verdict ?? "no evidence recorded", version.skill)),
     h("td", { "data-label": "Aliases" }, version.aliases.join(", ") || "–"),
     h("td", { "data-label": "Created", className: "nowrap" }, dateTime(version.created_at)),
     h("td", { "data-label": "Actions" }, promote));
@@ -88,7 +91,7 @@ async function load() {
   button.disabled = true;
   part(document, "versions").replaceChildren(...(versions.length
     ? versions.map((version) => versionRow(version, button))
-    : [h("tr", {}, h("td", { colSpan: 8, className: "muted" }, "No versions yet."))]));
+    : [h("tr", {}, h("td", { colSpan: 9, className: "muted" }, "No versions yet."))]));
   const ascending = [...versions].reverse();
   const series = Object.fromEntries(CHART_METRICS
     .filter((metric) => ascending.some((v) => typeof v.metrics[metric] === "number"))
