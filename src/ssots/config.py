@@ -15,6 +15,11 @@
 | SSOTS_MAX_ATTEMPTS | attempts a job may take when its workers are lost | 3 |
 | SSOTS_EXECUTOR | where jobs run: `local` (worker processes) or `ray` | local |
 | SSOTS_RAY_ADDRESS | the Ray cluster of the `ray` executor (else `RAY_ADDRESS`) | unset |
+| SSOTS_WEBHOOK_KEY | Fernet key encrypting webhook secrets (shared by servers) | home file |
+| SSOTS_WEBHOOK_ALLOW_PRIVATE | 1: webhooks may target private and loopback addresses | 0 |
+| SSOTS_WEBHOOK_RETRY_SCALE | factor on the webhook retry delays (tests shrink them) | 1 |
+| SSOTS_SCHEDULE_MISFIRE_GRACE | seconds after a fire time within which it counts as on time | 60 |
+| SSOTS_SCHEDULER | 0: this server runs no scheduler and no webhook sender | 1 |
 
 ``Settings`` is a pydantic-settings model: each field reads the variable ``SSOTS_<NAME>``
 (an empty variable counts as unset). Build it with ``Settings.from_env()``, which turns
@@ -30,6 +35,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     Field,
+    PositiveFloat,
     PositiveInt,
     SecretStr,
     ValidationError,
@@ -64,6 +70,11 @@ _EXPECTED = {
     "max_attempts": ("a whole number >= 1", "3"),
     "executor": ("local or ray", "ray"),
     "ray_address": ("a Ray address", "ray://10.0.0.5:10001"),
+    "webhook_key": ("a Fernet key", "the output of `ssots webhooks key`"),
+    "webhook_allow_private": ("1 or 0", "1"),
+    "webhook_retry_scale": ("a number > 0", "1"),
+    "schedule_misfire_grace": ("a whole number >= 1", "60"),
+    "scheduler": ("1 or 0", "0"),
 }
 """Field -> what its variable must hold and an example, for error messages."""
 
@@ -126,6 +137,16 @@ class Settings(BaseSettings):
     ray_address: str = ""
     """The Ray cluster of the ``ray`` executor; empty: Ray's own ``RAY_ADDRESS``, else a
     cluster started on this machine."""
+    webhook_key: SecretStr | None = None
+    """Key encrypting webhook secrets at rest; None: the key file in ``home``."""
+    webhook_allow_private: bool = False
+    """Webhooks may target private, loopback and link-local addresses."""
+    webhook_retry_scale: PositiveFloat = 1.0
+    """Factor on every webhook retry delay (1: the Standard Webhooks schedule)."""
+    schedule_misfire_grace: PositiveInt = 60
+    """Seconds after a fire time within which firing it counts as on time."""
+    scheduler: bool = True
+    """Run the scheduler and the webhook sender in this server."""
 
     @classmethod
     def settings_customise_sources(
@@ -224,7 +245,7 @@ def variable(field: str) -> str:
 def _parameter_error(exc: ValidationError) -> ParameterError:
     error: dict[str, Any] = exc.errors(include_url=False)[0]
     field = str(error["loc"][0]) if error["loc"] else ""
-    if field == "api_token":  # a secret: its message never shows the value
+    if field in ("api_token", "webhook_key"):  # a secret: its message never shows the value
         reason = error["ctx"]["error"] if error["type"] == "value_error" else "must be text"
         return ParameterError(f"`{variable(field)}` {reason}")
     rule, example = _EXPECTED.get(field, ("valid", ""))

@@ -10,10 +10,13 @@ that need them, so ``ssots --help``, ``data list``, ``data inspect`` and ``expor
 from __future__ import annotations
 
 from ssots._threads import available_cores, limit_threads
-from ssots.cli import backtest, data, models, runs, serve, train, worker
+from ssots.cli import backtest, data, models, runs, schedules, serve, train, webhooks, worker
 from ssots.cli._app import app
 
-__all__ = ["app", "backtest", "data", "main", "models", "runs", "serve", "train", "worker"]
+__all__ = [
+    "app", "backtest", "data", "main", "models", "runs", "schedules", "serve", "train", "webhooks",
+    "worker",
+]
 
 
 def main() -> None:

@@ -4,7 +4,9 @@
   (several servers and ``ssots worker`` processes may share one database);
 - ``LocalExecutor`` runs each attempt in its own process on this machine;
   ``cluster.RayExecutor`` runs it as a Ray task (``make_executor`` picks by settings);
-- ``worker`` runs ``pipeline.run`` inside the process and records events and results.
+- ``worker`` runs ``pipeline.run`` inside the process and records events and results;
+- ``scheduler`` holds the server's ``Scheduler`` (schedules fired once, scheduled runs
+  settled with their promotion) and ``WebhookSender`` (the outbox delivered).
 
 Rows and queries live in ``ssots.store.jobs``.
 """

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from ssots import __version__
 from ssots.config import Settings
 from ssots.jobs import JobManager, make_executor
+from ssots.jobs.scheduler import Scheduler, WebhookSender
 from ssots.store import open_database
 from ssots.store.datasets import DatasetRegistry
 from ssots.store.home import HomeLock, clean_scratch, locks_home
@@ -93,6 +94,12 @@ def create_app(
             lease_seconds=settings.lease_seconds,
             recover_at_start=locks_home(settings),  # one server per SQLite home
         )
+    loops: list[Scheduler | WebhookSender] = []
+    sender = None
+    if settings.scheduler:
+        sender = WebhookSender(settings, database)
+        on_fire = manager.wake if manager is not None else None
+        loops = [Scheduler(settings, database, on_fire=on_fire), sender]
     services = Services(
         settings=settings,
         database=database,
@@ -101,6 +108,7 @@ def create_app(
         runs=RunStore(database),
         models=ModelRegistry(database),
         manager=manager,
+        sender=sender,
         health_threads=anyio.CapacityLimiter(HEALTH_THREADS),
         streams=StreamSlots(total=settings.max_streams, per_client=settings.max_streams_per_client),
     )
@@ -116,8 +124,12 @@ def create_app(
         try:
             if manager is not None:
                 await anyio.to_thread.run_sync(manager.start)  # recovery: under the lock
+            for loop in loops:
+                loop.start()
             yield
         finally:
+            for loop in loops:
+                await anyio.to_thread.run_sync(loop.stop)
             if manager is not None:
                 await anyio.to_thread.run_sync(manager.stop)
             database.engine.dispose()
