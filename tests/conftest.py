@@ -1,4 +1,5 @@
-"""Shared fixtures: the real OHLCV files beside the project (../shared/data/real)."""
+"""Shared fixtures: the real OHLCV files beside the project (../shared/data/real), and
+``backend``: the contract suites run on SQLite and on PostgreSQL (``postgres_support``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+import postgres_support
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA_DIR = PROJECT_ROOT.parent / "shared" / "data" / "real"
@@ -25,6 +28,44 @@ def _private_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ.pop("SSOTS_HOME", None)
     else:
         os.environ["SSOTS_HOME"] = saved
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The URL of a PostgreSQL server for the tests: ``SSOTS_TEST_POSTGRES_URL``, or a
+    throw-away cluster started for the session. Skipped when PostgreSQL is not installed,
+    unless ``SSOTS_REQUIRE_POSTGRES=1``."""
+    given = os.environ.get(postgres_support.SERVER_URL_VARIABLE)
+    if given:
+        yield given
+        return
+    binaries = postgres_support.find_binaries()
+    if binaries is None:
+        message = "PostgreSQL is not installed (no initdb/pg_ctl)"
+        if os.environ.get(postgres_support.REQUIRE_VARIABLE) == "1":
+            pytest.fail(f"{message}, and SSOTS_REQUIRE_POSTGRES=1")
+        pytest.skip(message)
+    cluster = postgres_support.Cluster(binaries)
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The database backend of a contract suite's module: ``sqlite`` (each home's own
+    file) or ``postgres`` (each home a fresh database on the test server)."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    databases = postgres_support.Databases(request.getfixturevalue("postgres_server"))
+    postgres_support.ACTIVE = databases
+    try:
+        yield "postgres"
+    finally:
+        postgres_support.ACTIVE = None
+        databases.drop_all()
 
 
 @pytest.fixture(scope="session")

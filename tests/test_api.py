@@ -25,13 +25,14 @@ from web_support import (
     wait_finished,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("backend")]  # SQLite and PostgreSQL
 WEIGHT_KEYS = {*LEGACY_KEYS, *EXTRA_PARAMS}
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    """The app with two worker processes, shared by the tests of this module."""
+def client(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[TestClient]:
+    """The app with two worker processes, shared by the tests of this module (one per
+    backend)."""
     app = create_app(make_settings(tmp_path_factory.mktemp("api")), workers=2)
     with TestClient(app) as test_client:
         yield test_client

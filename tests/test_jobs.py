@@ -4,6 +4,7 @@ attempt run in-process, and the manager's reaping, cancellation and recovery."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +31,8 @@ from ssots.store.jobs import (
 )
 from ssots.store.tables import JobRow
 from web_support import make_settings, wait_for
+
+pytestmark = pytest.mark.usefixtures("backend")  # on SQLite and PostgreSQL
 
 SPEC = {"dataset": "demo", "epochs": 5, "demo_days": 200}
 
@@ -108,6 +111,92 @@ def test_cancel_queued_at_once_running_by_flag(store: JobStore) -> None:
     assert store.interrupt(requeue=True) == [running]
     assert store.get(running).status == CANCELLED  # a cancel request wins over re-queueing
     assert len(store.events_after(running, 0)) == 1  # and keeps its events
+
+
+def expire(store: JobStore, job_id: str) -> None:
+    """Move the job's lease into the past, as if its worker stopped renewing it."""
+    with store.database.session() as session:
+        session.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id)
+            .values(lease_expires_at=now() - timedelta(seconds=1))
+        )
+
+
+def test_claims_carry_a_lease_that_the_heartbeat_renews(store: JobStore) -> None:
+    job_id = queue(store)
+    attempt = store.claim_next(lease_seconds=60, owner="host:1")
+    row = store.get(job_id)
+    assert (row.owner, row.max_attempts) == ("host:1", 3)
+    assert 50 < (row.lease_expires_at - now()).total_seconds() <= 60
+    assert store.renew(attempt, 600)
+    assert (store.get(job_id).lease_expires_at - now()).total_seconds() > 500
+    assert store.reap_expired() == {}  # a live lease is left alone
+    assert store.finish(attempt, [], status=SUCCEEDED, message="done")
+    assert not store.renew(attempt)  # a finished attempt holds nothing
+    assert store.get(job_id).lease_expires_at is None
+
+
+def test_an_expired_lease_requeues_and_the_stale_worker_cannot_write(store: JobStore) -> None:
+    job_id = queue(store)
+    stale = store.claim_next()
+    worker.JobEventWriter(store, stale)(Event("stage", {"stage": "training"}))
+    expire(store, job_id)
+    assert store.reap_expired() == {job_id: QUEUED}
+    assert store.reap_expired() == {}  # a second reaper finds nothing
+    row = store.get(job_id)
+    assert (row.status, row.claim, row.last_seq) == (QUEUED, None, 1)
+    assert row.message.startswith("re-queued: lease expired")
+    assert store.events_after(job_id, 0) == []
+    fresh = store.claim_next()
+    assert fresh.claim != stale.claim
+    with pytest.raises(JobLostError):
+        store.write(stale, [], epoch=3)
+    assert not store.renew(stale)
+    assert not store.finish(stale, [], status=SUCCEEDED, message="stale")
+    assert store.finish(fresh, [], status=SUCCEEDED, message="done")
+    assert (store.get(job_id).status, store.get(job_id).attempts) == (SUCCEEDED, 2)
+
+
+def test_the_attempt_limit_fails_a_job_whose_workers_keep_getting_lost(store: JobStore) -> None:
+    job_id = store.create(spec=SPEC, request={}, queue_limit=10, max_attempts=2).id
+    for expected in (QUEUED, FAILED):
+        store.claim_next()
+        expire(store, job_id)
+        assert store.reap_expired() == {job_id: expected}
+    row = store.get(job_id)
+    assert row.attempts == 2
+    assert row.message.endswith("(no attempts left)")
+    cancelled = queue(store)
+    store.claim_next()
+    store.request_cancel(cancelled)
+    expire(store, cancelled)
+    assert store.reap_expired() == {cancelled: CANCELLED}
+
+
+def test_concurrent_claimers_take_each_job_exactly_once(store: JobStore) -> None:
+    jobs = {queue(store) for _ in range(30)}
+    taken: list[str] = []
+
+    def claimer() -> None:
+        while (attempt := store.claim_next()) is not None:
+            taken.append(attempt.job_id)
+
+    threads = [threading.Thread(target=claimer) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(taken) == sorted(jobs)
+    assert all(store.get(job_id).attempts == 1 for job_id in jobs)
+
+
+def test_claims_can_be_limited_to_some_kinds(store: JobStore) -> None:
+    other = store.create(spec=SPEC, request={}, queue_limit=10, kind="trial").id
+    train = queue(store)
+    assert store.claim_next(kinds=("train",)).job_id == train
+    attempt = store.claim_next()
+    assert (attempt.job_id, attempt.kind) == (other, "trial")
 
 
 class FakeClock:
@@ -232,7 +321,7 @@ class FakeExecutor:
     def running(self) -> list[Attempt]:
         return list(self.live.values())
 
-    def end(self, job_id: str, exit_code: int) -> None:
+    def end(self, job_id: str, exit_code: int | None) -> None:
         self.exit_codes[job_id] = exit_code
 
     def reap(self) -> list[tuple[Attempt, int | None]]:
@@ -260,6 +349,27 @@ def test_manager_dispatches_up_to_capacity_and_reaps_dead_workers(store: JobStor
     assert store.get(first).status == FAILED
     assert "exit code -9" in store.get(first).message
     assert [a.job_id for a in executor.started] == [first, second]
+
+
+def test_manager_retries_a_job_whose_worker_was_lost(store: JobStore) -> None:
+    job_id = queue(store)
+    executor = FakeExecutor()
+    manager = JobManager(store, executor)
+    manager.tick()
+    executor.end(job_id, None)  # e.g. a Ray task whose worker process died
+    manager.tick()
+    assert [a.job_id for a in executor.started] == [job_id, job_id]
+    assert store.get(job_id).attempts == 2
+
+
+def test_manager_reaps_expired_leases_of_other_processes(store: JobStore) -> None:
+    job_id = queue(store)
+    store.claim_next(owner="a-dead-server:1")
+    expire(store, job_id)
+    executor = FakeExecutor()
+    JobManager(store, executor).tick()
+    assert [a.job_id for a in executor.started] == [job_id]  # re-queued, then claimed here
+    assert store.get(job_id).owner.endswith(f":{os.getpid()}")
 
 
 def test_manager_kills_a_worker_that_ignores_cancellation(store: JobStore) -> None:

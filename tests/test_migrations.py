@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from ssots.config import Settings
 from ssots.store.db import (
     MIGRATIONS_DIR,
     SchemaTooNewError,
@@ -17,6 +16,8 @@ from ssots.store.db import (
     open_database,
     revisions,
 )
+from ssots.store.tables import Base
+from web_support import make_settings
 
 
 def test_each_revision_is_its_file_number_and_follows_the_previous() -> None:
@@ -33,14 +34,26 @@ def test_each_revision_is_its_file_number_and_follows_the_previous() -> None:
         previous = number
 
 
-def test_a_fresh_database_reaches_the_newest_revision(tmp_path: Path) -> None:
-    database = open_database(Settings.from_env({"SSOTS_HOME": str(tmp_path)}))
+@pytest.mark.usefixtures("backend")
+def test_a_fresh_database_reaches_the_newest_revision_and_matches_the_tables(
+    tmp_path: Path,
+) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    database = open_database(make_settings(tmp_path))
     assert current_revision(database.engine) == revisions()[-1]
-    open_database(Settings.from_env({"SSOTS_HOME": str(tmp_path)}))  # a second open is a no-op
+    open_database(make_settings(tmp_path))  # a second open is a no-op
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == []
+    database.engine.dispose()
 
 
+@pytest.mark.usefixtures("backend")
 def test_a_database_from_a_newer_version_is_refused_in_words(tmp_path: Path) -> None:
-    settings = Settings.from_env({"SSOTS_HOME": str(tmp_path)})
+    settings = make_settings(tmp_path)
     database = open_database(settings)
     with database.engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))

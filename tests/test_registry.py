@@ -37,9 +37,10 @@ from ssots.store import open_database
 from ssots.store.registry import ModelRegistry
 from ssots.store.runs import RunStore
 from ssots.web.app import create_app
-from web_support import TestClient, make_settings
+from web_support import TestClient, home_env, make_settings
 
 runner = CliRunner()
+pytestmark = pytest.mark.usefixtures("backend")  # on SQLite and PostgreSQL
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +226,7 @@ def test_export_and_import_move_a_version_between_homes(stores: Any, tmp_path: P
 
 
 def _cli(home: Path, *args: str, code: int = 0) -> str:
-    result = runner.invoke(app, list(args), env={"SSOTS_HOME": str(home), "COLUMNS": "200"})
+    result = runner.invoke(app, list(args), env={**home_env(home), "COLUMNS": "200"})
     assert result.exit_code == code, result.output
     return result.output
 
@@ -406,7 +407,9 @@ def test_models_diff_cli_and_api(stores: Any, home: Path) -> None:
 
 
 @pytest.mark.slow
-def test_the_walk_through_of_docs_registry_runs_as_written(tmp_path: Path) -> None:
+def test_the_walk_through_of_docs_registry_runs_as_written(tmp_path: Path, backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("the walk-through uses the default home's SQLite database as a reader would")
     import os
     import re
     import subprocess

@@ -22,14 +22,15 @@ from ssots.services.training import train_run
 from ssots.spec import RunSpec
 from ssots.store import open_database
 from ssots.store.runs import RunNotFoundError, RunStore
-from web_support import TestClient, make_settings, wait_finished
+from web_support import TestClient, home_env, make_settings, wait_finished
 
 runner = CliRunner()
 FAST = ("--epochs", "5", "--demo-days", "200")
+pytestmark = pytest.mark.usefixtures("backend")  # on SQLite and PostgreSQL
 
 
 def _env(home: Path) -> dict[str, str]:
-    return {"SSOTS_HOME": str(home), "COLUMNS": "200"}
+    return {**home_env(home), "COLUMNS": "200"}
 
 
 def _ok(home: Path, *args: str) -> str:
@@ -161,7 +162,7 @@ def test_runs_commands(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+def client(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[TestClient]:
     app_ = __import__("ssots.web.app", fromlist=["create_app"]).create_app(
         make_settings(tmp_path_factory.mktemp("runs-api")), workers=1
     )

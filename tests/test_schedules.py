@@ -37,14 +37,18 @@ from ssots.store.jobs import JobStore
 from ssots.store.registry import ModelRegistry
 from ssots.store.schedules import SCHEDULED_KIND, ScheduleStore
 from ssots.store.webhooks import WebhookStore
+from web_support import make_settings
 
 BERLIN = "Europe/Berlin"
 FAST = RunSpec(epochs=5, demo_days=200)
 
 
+pytestmark = pytest.mark.usefixtures("backend")  # on SQLite and PostgreSQL
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings.from_env({"SSOTS_HOME": str(tmp_path / "home")})
+    return make_settings(tmp_path / "home")
 
 
 @pytest.fixture

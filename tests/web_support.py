@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+import postgres_support
 from ssots.config import Settings, variable
 
 with warnings.catch_warnings():  # Starlette suggests httpx2, which is not needed here
@@ -56,10 +57,21 @@ WAIT = 90.0
 ACTIVE = ("queued", "in_progress")
 
 
+def home_env(home: Path) -> dict[str, str]:
+    """The environment naming ``home`` and, while the ``postgres`` backend is active, the
+    home's database on the test server."""
+    env = {"SSOTS_HOME": str(home)}
+    url = postgres_support.database_url(home)
+    if url is not None:
+        env["SSOTS_DATABASE_URL"] = url
+    return env
+
+
 def make_settings(home: Path, **overrides: Any) -> Settings:
-    """Settings of a fresh home folder with ``overrides``."""
+    """Settings of a fresh home folder (and its database, see ``home_env``) with
+    ``overrides``."""
     env = {variable(name): str(value) for name, value in overrides.items()}
-    return Settings.from_env({"SSOTS_HOME": str(home), **env})
+    return Settings.from_env({**home_env(home), **env})
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = WAIT, every: float = 0.1) -> Any:
@@ -153,7 +165,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = home / f"serve-{self.port}.log"
         home.mkdir(parents=True, exist_ok=True)
-        environment = {**os.environ, "SSOTS_HOME": str(home), **(env or {})}
+        environment = {**os.environ, **home_env(home), **(env or {})}
         command = [
             sys.executable,
             "-m",

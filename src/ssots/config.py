@@ -11,6 +11,10 @@
 | SSOTS_ALLOWED_HOSTS | more `Host` names the server answers (comma-separated) | none |
 | SSOTS_MAX_STREAMS | most open event streams (SSE) in total | 100 |
 | SSOTS_MAX_STREAMS_PER_CLIENT | most open event streams per client address | 10 |
+| SSOTS_LEASE_SECONDS | how long a running job's claim lasts without a heartbeat | 30 |
+| SSOTS_MAX_ATTEMPTS | attempts a job may take when its workers are lost | 3 |
+| SSOTS_EXECUTOR | where jobs run: `local` (worker processes) or `ray` | local |
+| SSOTS_RAY_ADDRESS | the Ray cluster of the `ray` executor (else `RAY_ADDRESS`) | unset |
 | SSOTS_WEBHOOK_KEY | Fernet key encrypting webhook secrets (shared by servers) | home file |
 | SSOTS_WEBHOOK_ALLOW_PRIVATE | 1: webhooks may target private and loopback addresses | 0 |
 | SSOTS_WEBHOOK_RETRY_SCALE | factor on the webhook retry delays (tests shrink them) | 1 |
@@ -27,9 +31,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    Field,
     PositiveFloat,
     PositiveInt,
     SecretStr,
@@ -61,6 +66,10 @@ _EXPECTED = {
     "allowed_hosts": ("comma-separated host names", "ssots.example.org,192.168.1.10"),
     "max_streams": ("a whole number >= 1", "100"),
     "max_streams_per_client": ("a whole number >= 1", "10"),
+    "lease_seconds": ("a number of seconds >= 1", "30"),
+    "max_attempts": ("a whole number >= 1", "3"),
+    "executor": ("local or ray", "ray"),
+    "ray_address": ("a Ray address", "ray://10.0.0.5:10001"),
     "webhook_key": ("a Fernet key", "the output of `ssots webhooks key`"),
     "webhook_allow_private": ("1 or 0", "1"),
     "webhook_retry_scale": ("a number > 0", "1"),
@@ -118,6 +127,16 @@ class Settings(BaseSettings):
     """Most event streams open at once; beyond it the API answers 429."""
     max_streams_per_client: PositiveInt = 10
     """Most event streams one client address holds open at once."""
+    lease_seconds: Annotated[float, Field(ge=1)] = 30.0
+    """How long a running job's claim lasts without a heartbeat from its worker; past it,
+    any server re-queues the job (workers renew it every third of this)."""
+    max_attempts: PositiveInt = 3
+    """Attempts a job may take: a job whose worker is lost more often fails."""
+    executor: Literal["local", "ray"] = "local"
+    """Where jobs run: ``local`` worker processes, or tasks on a Ray cluster."""
+    ray_address: str = ""
+    """The Ray cluster of the ``ray`` executor; empty: Ray's own ``RAY_ADDRESS``, else a
+    cluster started on this machine."""
     webhook_key: SecretStr | None = None
     """Key encrypting webhook secrets at rest; None: the key file in ``home``."""
     webhook_allow_private: bool = False

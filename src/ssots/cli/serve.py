@@ -4,7 +4,7 @@ its local worker processes, the scheduler and the webhook sender."""
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -48,6 +48,22 @@ def serve_command(
             "added to SSOTS_ALLOWED_HOSTS.",
         ),
     ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            metavar="local|ray",
+            help="Where jobs run: local worker processes or Ray tasks "
+            "(default: SSOTS_EXECUTOR, else local).",
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="The Ray cluster of --executor ray (default: SSOTS_RAY_ADDRESS, else "
+            "RAY_ADDRESS, else a cluster on this machine).",
+        ),
+    ] = None,
     allow_private_targets: Annotated[
         bool,
         typer.Option(
@@ -64,16 +80,16 @@ def serve_command(
     `Authorization: Bearer <token>`) unless --insecure is given. Requests must name the
     server in their Host header: 127.0.0.1, localhost, [::1], the --host address, or a
     name of --allowed-hosts. One server owns an SQLite home: a second one on the same
-    SSOTS_HOME refuses to start.
+    SSOTS_HOME refuses to start; several servers may share one PostgreSQL database
+    (SSOTS_DATABASE_URL), see docs/deploy.md.
     """
     import uvicorn
 
-    from ssots.config import Settings
     from ssots.store.home import HomeLock, locks_home
     from ssots.web import create_app
     from ssots.web.security import allowed_hosts as host_names
 
-    settings = Settings.from_env()
+    settings = settings_with(executor=executor, ray_address=ray_address)
     if allow_private_targets:
         settings = settings.model_copy(update={"webhook_allow_private": True})
     extra = [name for option in allowed_hosts or () for name in option.split(",")]
@@ -119,3 +135,19 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def settings_with(**options: str | None) -> Any:
+    """Settings from the environment, with the command-line options given (not None) in
+    place of their ``SSOTS_*`` variables, validated as the variables are.
+
+    Raises:
+        ParameterError: a variable or an option has a bad value.
+    """
+    import os
+
+    from ssots.config import Settings, variable
+
+    env = dict(os.environ)
+    env.update({variable(name): value for name, value in options.items() if value is not None})
+    return Settings.from_env(env)

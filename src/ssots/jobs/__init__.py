@@ -1,9 +1,9 @@
 """The job system: training runs as database rows, executed by worker processes.
 
-- ``JobManager`` dispatches queued jobs, enforces cancellation and recovers jobs a dead
-  server left running;
-- ``LocalExecutor`` runs each attempt in its own process on this machine (``Executor`` is
-  the seam for other executors);
+- ``JobManager`` dispatches queued jobs, enforces cancellation and reaps expired leases
+  (several servers and ``ssots worker`` processes may share one database);
+- ``LocalExecutor`` runs each attempt in its own process on this machine;
+  ``cluster.RayExecutor`` runs it as a Ray task (``make_executor`` picks by settings);
 - ``worker`` runs ``pipeline.run`` inside the process and records events and results;
 - ``scheduler`` holds the server's ``Scheduler`` (schedules fired once, scheduled runs
   settled with their promotion) and ``WebhookSender`` (the outbox delivered).
@@ -11,7 +11,7 @@
 Rows and queries live in ``ssots.store.jobs``.
 """
 
-from ssots.jobs.executor import Executor, LocalExecutor
+from ssots.jobs.executor import Executor, LocalExecutor, make_executor
 from ssots.jobs.manager import JobManager
 
-__all__ = ["Executor", "JobManager", "LocalExecutor"]
+__all__ = ["Executor", "JobManager", "LocalExecutor", "make_executor"]

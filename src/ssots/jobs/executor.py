@@ -1,11 +1,17 @@
 """Executors: where a job's attempts run. ``LocalExecutor`` runs each attempt in its own
-process on this machine, at most ``capacity`` at once; a cluster executor (Ray) can
-take its place behind the same interface."""
+process on this machine, at most ``capacity`` at once; ``cluster.RayExecutor`` runs each
+as a task on a Ray cluster behind the same interface. Both run ``worker.run_attempt``,
+whatever the job's kind."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import threading
+from collections.abc import Callable
+from multiprocessing import forkserver
+from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 from typing import Protocol
 
@@ -21,9 +27,11 @@ WORKER_PRELOAD: tuple[str, ...] = (
     "sklearn.ensemble",
     "sklearn.linear_model",
     "sklearn.metrics",
+    "ssots.jobs._preload",
 )
 """What the forkserver imports once, so that no job pays for it: the worker (and the
-pipeline) and the scikit-learn modules of the baselines."""
+pipeline), the scikit-learn modules of the baselines, and the indicator loops' machine
+code (``_preload``)."""
 
 
 class Executor(Protocol):
@@ -38,7 +46,8 @@ class Executor(Protocol):
         """Attempts started and not yet reaped."""
 
     def reap(self) -> list[tuple[Attempt, int | None]]:
-        """Attempts whose worker has ended since the last call, with its exit code."""
+        """Attempts whose worker has ended since the last call, with its exit code (None:
+        the worker was lost, e.g. with its cluster node; the job may be tried again)."""
 
     def kill(self, job_id: str) -> None:
         """Stop the worker of ``job_id`` at once (no clean-up runs in it)."""
@@ -75,11 +84,15 @@ class LocalExecutor:
         )
         if self._context.get_start_method() == "forkserver":
             self._context.set_forkserver_preload(list(WORKER_PRELOAD))
+            # Start it (and its preloading) now, not when the first job is claimed.
+            threading.Thread(target=forkserver.ensure_running, daemon=True).start()
         self._workers: dict[str, tuple[Attempt, BaseProcess]] = {}
+        self.notify: Callable[[], None] | None = None
+        """Called when a worker process ends (the job manager sets its ``wake``)."""
 
     def start(self, attempt: Attempt) -> None:
         """Start a worker process for ``attempt``."""
-        from ssots.jobs.worker import run_attempt
+        from ssots.jobs.worker import run_attempt  # (the forkserver preloaded it)
 
         process = self._context.Process(
             target=run_attempt,
@@ -89,6 +102,10 @@ class LocalExecutor:
         )
         process.start()
         self._workers[attempt.job_id] = (attempt, process)
+        if self.notify is not None:  # tell the manager as soon as the worker ends
+            threading.Thread(
+                target=_notify_on_exit, args=(process.sentinel, self.notify), daemon=True
+            ).start()
 
     def running(self) -> list[Attempt]:
         """Attempts started and not yet reaped."""
@@ -115,3 +132,22 @@ class LocalExecutor:
         """Kill every worker; their attempts stay listed until reaped."""
         for job_id in list(self._workers):
             self.kill(job_id)
+
+
+def _notify_on_exit(sentinel: int, notify: Callable[[], None]) -> None:
+    with contextlib.suppress(OSError, ValueError):  # (a sentinel closed by reap: it ended)
+        wait([sentinel])
+    notify()
+
+
+def make_executor(
+    settings: Settings, capacity: int, *, threads_per_worker: int | None = None
+) -> Executor:
+    """The executor ``settings.executor`` names: ``local`` worker processes, or tasks on
+    the Ray cluster at ``settings.ray_address`` (``ray`` must be installed:
+    ``pip install 'ssots[ray]'``), ``capacity`` attempts at once."""
+    if settings.executor == "ray":
+        from ssots.jobs.cluster import RayExecutor
+
+        return RayExecutor(settings, capacity, threads_per_task=threads_per_worker or 1)
+    return LocalExecutor(settings, capacity, threads_per_worker=threads_per_worker)

@@ -1,16 +1,28 @@
-"""The job manager: a thread in the serving process that hands queued jobs to free
-workers, notices workers that ended without recording an outcome, enforces cancellation
-with a hard kill when a worker does not stop by itself, and at start-up ends the jobs a
-dead server left running."""
+"""The job manager: a thread in a serving (or ``ssots worker``) process that hands queued
+jobs to free workers, notices workers that ended without recording an outcome, enforces
+cancellation with a hard kill when a worker does not stop by itself, and reaps expired
+leases.
+
+Every process that runs jobs has one, whatever its executor, and they may share one
+database: a claim is one statement (``JobStore.claim_next``), a running job's lease is
+renewed by its worker and by the manager that started it (while the executor holds the
+attempt: a worker still starting keeps its job), and every manager's reaper re-queues
+(or fails, past the attempt limit) the jobs whose lease ran out, so a server or worker
+that dies is replaced by any other. Recovery at start-up (every job left running is
+interrupted at once) is kept for the single server that owns an SQLite home under its
+lock."""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import time
 
 from ssots.jobs.executor import Executor
 from ssots.spec import JobStatus
-from ssots.store.jobs import JobStore, now
+from ssots.store.jobs import LEASE_SECONDS, JobStore, now
 
 log = logging.getLogger(__name__)
 
@@ -21,38 +33,65 @@ CANCEL_GRACE = 1.0
 """Seconds a running job has to stop by itself after a cancel request before its worker
 is killed."""
 
+REAP_EVERY = 0.25
+"""The reaper looks for expired leases every this fraction of the lease duration."""
+
+
+def process_name() -> str:
+    """``host:pid`` of this process: the ``owner`` written on the jobs it claims."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
 
 class JobManager:
-    """Dispatches queued jobs to an executor.
+    """Dispatches queued jobs to an executor and reaps expired leases.
 
     Args:
         store: the jobs.
         executor: where attempts run.
-        requeue_interrupted: at start-up, put jobs a dead server left running back in the
+        requeue_interrupted: put jobs interrupted by a restart or a shutdown back in the
             queue instead of marking them failed.
+        lease_seconds: the lease of each claim (the workers renew it).
+        recover_at_start: at start-up, interrupt every job left running (only for the
+            one server of an SQLite home; with a shared database the reaper does it).
+        kinds: the job kinds this manager claims (default: every kind).
     """
 
     def __init__(
-        self, store: JobStore, executor: Executor, *, requeue_interrupted: bool = False
+        self,
+        store: JobStore,
+        executor: Executor,
+        *,
+        requeue_interrupted: bool = False,
+        lease_seconds: float = LEASE_SECONDS,
+        recover_at_start: bool = True,
+        kinds: tuple[str, ...] | None = None,
     ) -> None:
         self.store = store
         self.executor = executor
         self.requeue_interrupted = requeue_interrupted
+        self.lease_seconds = lease_seconds
+        self.recover_at_start = recover_at_start
+        self.kinds = kinds
+        self.owner = process_name()
+        if hasattr(executor, "notify"):  # an executor that can say when a worker ended
+            executor.notify = self.wake
+        self._next_reap = 0.0
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Recover interrupted jobs, then dispatch in a background thread."""
-        recovered = self.store.interrupt(requeue=self.requeue_interrupted)
-        if recovered:
-            action = "re-queued" if self.requeue_interrupted else "marked failed"
-            log.warning(
-                "%d job(s) interrupted by the last shutdown %s: %s",
-                len(recovered),
-                action,
-                ", ".join(recovered),
-            )
+        """Recover interrupted jobs (if configured), then dispatch in a background thread."""
+        if self.recover_at_start:
+            recovered = self.store.interrupt(requeue=self.requeue_interrupted)
+            if recovered:
+                action = "re-queued" if self.requeue_interrupted else "marked failed"
+                log.warning(
+                    "%d job(s) interrupted by the last shutdown %s: %s",
+                    len(recovered),
+                    action,
+                    ", ".join(recovered),
+                )
         self._thread = threading.Thread(target=self._loop, name="ssots-job-manager", daemon=True)
         self._thread.start()
 
@@ -78,10 +117,21 @@ class JobManager:
             )
 
     def tick(self) -> None:
-        """One round: reap ended workers, enforce cancellation, start queued jobs."""
+        """One round: reap ended workers, enforce cancellation, renew the leases of the
+        attempts in the executor and reap expired ones (a few times per lease), start
+        queued jobs."""
         self._reap()
         self._enforce_cancellation()
+        if time.monotonic() >= self._next_reap:
+            self._next_reap = time.monotonic() + REAP_EVERY * self.lease_seconds
+            self.store.renew_all(self.executor.running(), self.lease_seconds)
+            self.reap_expired()
         self._dispatch()
+
+    def reap_expired(self) -> None:
+        """Re-queue (or fail, past the attempt limit) the jobs whose lease expired."""
+        for job_id, status in self.store.reap_expired().items():
+            log.warning("job %s: its lease expired; now %s", job_id, status)
 
     def _loop(self) -> None:
         while not self._stopping.is_set():
@@ -94,6 +144,11 @@ class JobManager:
 
     def _reap(self) -> None:
         for attempt, exit_code in self.executor.reap():
+            if exit_code is None:  # lost with its worker (a cluster node): try again
+                status = self.store.retry(attempt, "its worker was lost")
+                if status is not None:
+                    log.error("job %s: its worker was lost; now %s", attempt.job_id, status)
+                continue
             if self.store.finish(
                 attempt,
                 [],
@@ -121,7 +176,9 @@ class JobManager:
 
     def _dispatch(self) -> None:
         while len(self.executor.running()) < self.executor.capacity:
-            attempt = self.store.claim_next()
+            attempt = self.store.claim_next(
+                lease_seconds=self.lease_seconds, owner=self.owner, kinds=self.kinds
+            )
             if attempt is None:
                 return
             try:

@@ -119,24 +119,60 @@ class JobEventWriter:
             raise JobCancelledError(self.attempt.job_id)
 
 
-def run_attempt(attempt: Attempt, settings: Settings, server_pid: int, threads: int = 1) -> None:
-    """Entry point of a worker process: limit its native threads, run the job, record how
-    it ended, exit.
+def run_attempt(
+    attempt: Attempt, settings: Settings, server_pid: int | None, threads: int = 1
+) -> None:
+    """Entry point of a worker (a local process or a Ray task): limit its native threads,
+    open the database by URL, renew the attempt's lease while it runs, run the job, record
+    how it ended.
 
     Args:
         attempt: the claimed job.
         settings: the server's settings (the worker opens its own database engine).
-        server_pid: the serving process; the worker exits when it is gone.
+        server_pid: the serving process on this machine; the worker exits when it is
+            gone (None: a cluster task, which outlives the server that started it).
         threads: native threads (BLAS, OpenMP, numba) this worker may use.
     """
     limit_threads(threads)
-    _exit_with(server_pid)
+    if server_pid is not None:
+        _exit_with(server_pid)
     os.nice(WORKER_NICENESS)
     database = open_database(settings, migrate=False)
+    store = JobStore(database)
+    done = threading.Event()
+    heartbeat = threading.Thread(
+        target=_heartbeat,
+        args=(store, attempt, settings.lease_seconds, done),
+        name="ssots-lease-heartbeat",
+        daemon=True,
+    )
+    heartbeat.start()
     try:
-        execute(attempt, JobStore(database), settings)
+        execute(attempt, store, settings)
     finally:
+        done.set()
+        heartbeat.join()
         database.engine.dispose()
+
+
+HEARTBEATS_PER_LEASE = 3
+"""A worker renews its lease this many times per lease duration."""
+
+
+def _heartbeat(
+    store: JobStore, attempt: Attempt, lease_seconds: float, done: threading.Event
+) -> None:
+    """Renew the attempt's lease until ``done``; exit the process at once when the job was
+    taken away (its lease expired and another worker may be running it)."""
+    while not done.wait(lease_seconds / HEARTBEATS_PER_LEASE):
+        try:
+            owned = store.renew(attempt, lease_seconds)
+        except Exception:  # the database is unreachable for now: try again next beat
+            log.warning("job %s: could not renew the lease", attempt.job_id, exc_info=True)
+            continue
+        if not owned and not done.is_set():
+            log.error("job %s: the lease was lost; this worker stops", attempt.job_id)
+            os._exit(3)
 
 
 def execute(attempt: Attempt, store: JobStore, settings: Settings) -> JobStatus | None:

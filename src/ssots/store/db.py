@@ -39,6 +39,8 @@ class SchemaTooNewError(ConflictError):
 
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 0x550706
+"""The PostgreSQL advisory lock key held while migrating (several servers may start at once)."""
 
 
 @dataclass(frozen=True)
@@ -153,12 +155,15 @@ def upgrade(engine: Engine) -> None:
         )
     from alembic import command
     from alembic.config import Config
+    from sqlalchemy import text
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":  # servers starting together migrate once
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, "head")  # (a no-op when another server just did it)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

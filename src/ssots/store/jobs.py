@@ -4,7 +4,24 @@ a worker may be another process (or, later, another machine) sharing the databas
 
 State changes are single conditional statements (``UPDATE ... WHERE status = ...``), so
 two writers racing on a job cannot both win. A worker writes only while the row still
-carries its attempt's ``claim``.
+carries its attempt's ``claim`` (the lease token).
+
+Several servers and ``ssots worker`` processes may share one database (PostgreSQL):
+
+- ``claim_next`` takes the oldest queued job in one statement (``FOR UPDATE SKIP LOCKED``
+  on PostgreSQL, so claimers never wait for each other; an immediate transaction on
+  SQLite, whose writers take turns), with a lease of ``lease_seconds``;
+- the attempt's worker renews the lease (``renew``) every few seconds, and so does the
+  manager that started it while the attempt is in its executor (``renew_all``: a worker
+  still starting, or a Ray task waiting for a CPU, keeps its job);
+- ``reap_expired``, run by every server, ends the attempts whose lease ran out: the job is
+  queued again, or failed once it has had ``max_attempts`` attempts (cancelled if a
+  cancel was requested). The lost attempt's events are dropped with it;
+- ``create`` counts the queue and inserts in one statement, serialised on PostgreSQL by
+  a transaction-level advisory lock, so concurrent submissions to several servers cannot
+  overshoot the limit, and a refused submission leaves no row.
+
+Nothing here depends on a job's ``kind``: every kind gets the same claims and leases.
 """
 
 from __future__ import annotations
@@ -12,10 +29,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, insert, literal, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, literal, or_, select, text, update
+from sqlalchemy.orm import Session
 
 from ssots.errors import ConflictError, NotFoundError, QueueFullError
 from ssots.spec import JobStatus
@@ -25,6 +43,13 @@ from ssots.store.webhooks import enqueue_event
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = JobStatus
 INTERRUPTED = "interrupted by server restart"
+LEASE_LOST = "its worker stopped renewing the lease"
+LEASE_SECONDS = 30.0
+"""How long a claim lasts without a heartbeat (``SSOTS_LEASE_SECONDS``)."""
+MAX_ATTEMPTS = 3
+"""Attempts a job may take before a lost one fails it (``SSOTS_MAX_ATTEMPTS``)."""
+_QUEUE_LOCK = 0x550705
+"""The PostgreSQL advisory lock key that serialises queue-limit checks."""
 
 JOBS = JobRow.__table__
 
@@ -64,6 +89,9 @@ class Job(JobProgress):
     r2: float | None
     request: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
+    lease_expires_at: datetime | None = None
+    owner: str | None = None
+    max_attempts: int = MAX_ATTEMPTS
 
 
 def _job(row: Row[Any]) -> Job:
@@ -104,12 +132,14 @@ class JobLostError(Exception):
 
 @dataclass(frozen=True)
 class Attempt:
-    """One run of a job by one worker: the job id and the claim that fences its writes."""
+    """One run of a job by one worker: the job id and the claim (lease token) that fences
+    its writes, and the job's ``kind``, which says what the worker runs."""
 
     job_id: str
     claim: str
     spec: dict[str, Any]
     last_seq: int
+    kind: str = "train"
 
 
 @dataclass(frozen=True)
@@ -175,10 +205,13 @@ class JobStore:
 
     Args:
         database: an open, migrated database.
+        max_attempts: the attempt limit of the jobs ``create`` queues.
     """
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, max_attempts: int = MAX_ATTEMPTS) -> None:
         self.database = database
+        self.max_attempts = max_attempts
+        self._postgres = database.engine.dialect.name == "postgresql"
 
     def create(
         self,
@@ -187,24 +220,33 @@ class JobStore:
         request: dict[str, Any],
         queue_limit: int,
         kind: str = "train",
+        max_attempts: int | None = None,
     ) -> Job:
         """Queue a job unless ``queue_limit`` jobs are already queued.
 
-        The count and the insert are one statement, so concurrent submissions cannot
-        overshoot the limit.
+        The count and the insert are one statement (after an advisory lock on PostgreSQL,
+        whose concurrent transactions would each count the others' rows as absent), so
+        concurrent submissions cannot overshoot the limit; whether it inserted is read
+        from ``RETURNING`` (an ORM insert's ``rowcount`` is -1 on psycopg, which once made
+        every submission to PostgreSQL answer 429 after inserting its row).
 
         Raises:
             QueueFullError: the queue is full (no row was written).
         """
         values = new_job(spec=spec, request=request, kind=kind)
+        values["max_attempts"] = max_attempts or self.max_attempts
         columns = JOBS.c
         queued = select(func.count()).where(columns.status == QUEUED).scalar_subquery()
         source = select(*(literal(v, columns[k].type) for k, v in values.items())).where(
             queued < queue_limit
         )
         with self.database.session() as session:
-            inserted = session.execute(insert(JobRow).from_select(list(values), source))
-        if inserted.rowcount != 1:
+            if self._postgres:
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _QUEUE_LOCK})
+            inserted = session.execute(
+                insert(JOBS).from_select(list(values), source).returning(columns.id)
+            ).first()
+        if inserted is None:
             raise QueueFullError(f"the job queue is full ({queue_limit} jobs waiting); retry later")
         return self.get(values["id"])
 
@@ -319,33 +361,156 @@ class JobStore:
 
     # -- the manager's side ------------------------------------------------------------
 
-    def claim_next(self) -> Attempt | None:
-        """Take the oldest queued job for a new attempt (status ``running``), or None."""
+    def claim_next(
+        self,
+        *,
+        lease_seconds: float = LEASE_SECONDS,
+        owner: str = "",
+        kinds: Sequence[str] | None = None,
+    ) -> Attempt | None:
+        """Take the oldest queued job (of ``kinds``, default any) for a new attempt: status
+        ``running``, a new claim, a lease of ``lease_seconds``; None when none is queued.
+
+        One statement picks and takes the job: on PostgreSQL the pick locks the row with
+        ``FOR UPDATE SKIP LOCKED`` (another claimer skips it instead of waiting); on
+        SQLite the statement runs in an immediate transaction (it holds the write lock
+        from its first read).
+        """
+        pick = select(JOBS.c.id).where(JOBS.c.status == QUEUED)
+        if kinds is not None:
+            pick = pick.where(JOBS.c.kind.in_(list(kinds)))
+        pick = pick.order_by(JOBS.c.created_at, JOBS.c.id).limit(1)
+        if self._postgres:
+            pick = pick.with_for_update(skip_locked=True)
+        claim = uuid.uuid4().hex
+        moment = now()
+        take = (
+            update(JOBS)
+            .where(JOBS.c.id == pick.scalar_subquery(), JOBS.c.status == QUEUED)
+            .values(
+                status=RUNNING,
+                claim=claim,
+                started_at=moment,
+                lease_expires_at=moment + timedelta(seconds=lease_seconds),
+                owner=owner[:200] or None,
+                attempts=JOBS.c.attempts + 1,
+                message="starting",
+            )
+            .returning(JOBS.c.id, JOBS.c.spec, JOBS.c.last_seq, JOBS.c.kind)
+        )
         with self.database.session() as session:
-            candidates = session.scalars(
-                select(JobRow.id)
-                .where(JobRow.status == QUEUED)
-                .order_by(JobRow.created_at, JobRow.id)
-                .limit(5)
-            ).all()
-        for job_id in candidates:
-            claim = uuid.uuid4().hex
-            with self.database.session() as session:
-                taken = session.execute(
-                    update(JobRow)
-                    .where(JobRow.id == job_id, JobRow.status == QUEUED)
-                    .values(
-                        status=RUNNING,
-                        claim=claim,
-                        started_at=now(),
-                        attempts=JobRow.attempts + 1,
-                        message="starting",
-                    )
-                ).rowcount
-                if taken:
-                    row = session.get(JobRow, job_id)
-                    return Attempt(job_id, claim, dict(row.spec), row.last_seq)
-        return None
+            self._immediate(session)
+            row = session.execute(take).first()
+        if row is None:
+            return None
+        return Attempt(row.id, claim, dict(row.spec), row.last_seq, row.kind)
+
+    def _immediate(self, session: Session) -> None:
+        """On SQLite, start the session's transaction with the write lock taken."""
+        if not self._postgres and self.database.engine.dialect.name == "sqlite":
+            session.execute(text("BEGIN IMMEDIATE"))
+
+    def renew(self, attempt: Attempt, lease_seconds: float = LEASE_SECONDS) -> bool:
+        """Extend the attempt's lease to ``lease_seconds`` from now (the heartbeat); False
+        when the job is no longer this attempt's."""
+        return self.renew_all([attempt], lease_seconds) == 1
+
+    def renew_all(self, attempts: Sequence[Attempt], lease_seconds: float = LEASE_SECONDS) -> int:
+        """Extend the leases of those ``attempts`` that still own their job (one
+        statement); how many did."""
+        if not attempts:
+            return 0
+        moment = now()
+        with self.database.session() as session:
+            return session.execute(
+                update(JOBS)
+                .where(JOBS.c.claim.in_([a.claim for a in attempts]), JOBS.c.status == RUNNING)
+                .values(lease_expires_at=moment + timedelta(seconds=lease_seconds))
+            ).rowcount
+
+    def reap_expired(self) -> dict[str, JobStatus]:
+        """End the attempts whose lease expired: re-queue their jobs, or fail those that
+        had ``max_attempts`` attempts (``cancelled`` when a cancel was requested).
+
+        Safe to run on every server at once: each change re-checks, in its own
+        statement, that the row is still running on an expired lease.
+
+        Returns:
+            The jobs changed and their new status.
+        """
+        moment = now()
+        expired = [
+            JOBS.c.status == RUNNING,
+            or_(JOBS.c.lease_expires_at.is_(None), JOBS.c.lease_expires_at < moment),
+        ]
+        with self.database.session() as session:
+            self._immediate(session)
+            return self._end(
+                session,
+                expired,
+                moment=moment,
+                requeue=True,
+                message=f"lease expired: {LEASE_LOST}",
+            )
+
+    def retry(self, attempt: Attempt, message: str) -> JobStatus | None:
+        """End ``attempt``, lost with its worker, as the reaper would: the job is queued
+        again unless it had ``max_attempts`` attempts. None if the attempt no longer
+        owned the job."""
+        where = [
+            JOBS.c.id == attempt.job_id,
+            JOBS.c.claim == attempt.claim,
+            JOBS.c.status == RUNNING,
+        ]
+        with self.database.session() as session:
+            changed = self._end(session, where, moment=now(), requeue=True, message=message)
+        return changed.get(attempt.job_id)
+
+    def _end(
+        self, session: Session, where: list[Any], *, moment: datetime, requeue: bool, message: str
+    ) -> dict[str, JobStatus]:
+        """End the running jobs matching ``where``: ``cancelled`` if a cancel was
+        requested; else ``queued`` again (``requeue`` and attempts left; the lost attempt's
+        events deleted, numbering kept) or ``failed`` with ``message``."""
+        changed: dict[str, JobStatus] = {}
+        gone = {"claim": None, "lease_expires_at": None, "owner": None}
+        cancelled = session.execute(
+            update(JOBS)
+            .where(*where, JOBS.c.cancel_requested_at.is_not(None))
+            .values(status=CANCELLED, finished_at=moment, message="cancelled", **gone)
+            .returning(JOBS.c.id)
+        )
+        changed.update(dict.fromkeys(cancelled.scalars(), CANCELLED))
+        if requeue:
+            requeued = session.execute(
+                update(JOBS)
+                .where(*where, JOBS.c.attempts < JOBS.c.max_attempts)
+                .values(
+                    status=QUEUED,
+                    started_at=None,
+                    stage=None,
+                    epoch=0,
+                    train_loss=None,
+                    val_loss=None,
+                    message=f"re-queued: {message}",
+                    **gone,
+                )
+                .returning(JOBS.c.id)
+            ).scalars().all()
+            if requeued:
+                session.execute(delete(JobEventRow).where(JobEventRow.job_id.in_(requeued)))
+            changed.update(dict.fromkeys(requeued, QUEUED))
+            message = f"{message} (no attempts left)"
+        failed = session.execute(
+            update(JOBS)
+            .where(*where)
+            .values(status=FAILED, finished_at=moment, message=message[:2000], **gone)
+            .returning(JOBS.c.id)
+        )
+        changed.update(dict.fromkeys(failed.scalars(), FAILED))
+        if changed:
+            _job_event(session, list(changed))  # the final ones, in this transaction
+        return changed
 
     def cancel_requests(self, job_ids: Sequence[str]) -> dict[str, datetime]:
         """When cancellation was requested, for those of ``job_ids`` still running."""
@@ -370,42 +535,18 @@ class JobStore:
 
         A job whose cancellation was requested becomes ``cancelled``; the others become
         ``failed`` with ``message``, or ``queued`` again (their events of the lost attempt
-        deleted, numbering kept) when ``requeue``.
+        deleted, numbering kept) when ``requeue`` and attempts are left.
 
         Returns:
             The ids of the jobs changed.
         """
-        where = [JobRow.status == RUNNING]
+        where = [JOBS.c.status == RUNNING]
         if attempts is not None:
-            where.append(JobRow.claim.in_([a.claim for a in attempts]))
-        moment = now()
+            where.append(JOBS.c.claim.in_([a.claim for a in attempts]))
         with self.database.session() as session:
-            ids = list(session.scalars(select(JobRow.id).where(*where)))
-            if not ids:
-                return []
-            mine = [*where, JobRow.id.in_(ids)]
-            session.execute(
-                update(JobRow)
-                .where(*mine, JobRow.cancel_requested_at.is_not(None))
-                .values(status=CANCELLED, finished_at=moment, claim=None, message="cancelled")
-            )
-            if requeue:
-                requeued = select(JobRow.id).where(*mine)  # not those just cancelled
-                session.execute(delete(JobEventRow).where(JobEventRow.job_id.in_(requeued)))
-                values: dict[str, Any] = {
-                    "status": QUEUED,
-                    "started_at": None,
-                    "stage": None,
-                    "epoch": 0,
-                    "train_loss": None,
-                    "val_loss": None,
-                    "message": f"re-queued: {message}",
-                }
-            else:
-                values = {"status": FAILED, "finished_at": moment, "message": message}
-            session.execute(update(JobRow).where(*mine).values(claim=None, **values))
-            _job_event(session, ids)
-        return ids
+            self._immediate(session)
+            changed = self._end(session, where, moment=now(), requeue=requeue, message=message)
+        return list(changed)
 
     # -- the worker's side -------------------------------------------------------------
 
@@ -471,6 +612,7 @@ class JobStore:
                 message=message[:2000],
                 finished_at=now(),
                 claim=None,
+                lease_expires_at=None,
                 **fields,
             )
         except JobLostError:

@@ -77,15 +77,21 @@ class DatasetRow(Base):
 class JobRow(Base):
     """A job: queued -> running -> succeeded | failed | cancelled.
 
-    ``claim`` identifies the current attempt: a worker's writes only land while the row
-    still carries its claim, so a job taken away (restart recovery, hard cancel) cannot
-    be overwritten by a stale worker. ``result`` is the weights document without its loss
+    ``claim`` identifies the current attempt (its lease token): a worker's writes only land
+    while the row still carries its claim, so a job taken away (an expired lease, restart
+    recovery, hard cancel) cannot be overwritten by a stale worker. A running job's lease
+    lasts until ``lease_expires_at``; its worker renews it (``owner`` names the process
+    that claimed it); past it, any server's reaper re-queues the job, or fails it once it
+    has had ``max_attempts`` attempts. ``result`` is the weights document without its loss
     history (the history lives in ``job_events`` and in the weights file); ``summary`` is
     the small part a status poll shows (metrics, baselines, parameters).
     """
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_jobs_status_created", "status", "created_at"),
+        Index("ix_jobs_status_lease", "status", "lease_expires_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), default="train")
@@ -111,6 +117,9 @@ class JobRow(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     weights_path: Mapped[str | None] = mapped_column(String(500), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    owner: Mapped[str | None] = mapped_column(String(200), default=None)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
 
 
 class JobEventRow(Base):

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from ssots import __version__
 from ssots.config import Settings
-from ssots.jobs import JobManager, LocalExecutor
+from ssots.jobs import JobManager, make_executor
 from ssots.jobs.scheduler import Scheduler, WebhookSender
 from ssots.store import open_database
 from ssots.store.datasets import DatasetRegistry
@@ -65,12 +65,15 @@ def create_app(
     On an SQLite home the app runs under the home lock: ``home_lock`` when given (``ssots
     serve`` takes it before building the app), else one taken at start-up (refused with
     ``HomeLockedError`` if another server holds it). Under the lock, the scratch folder
-    is emptied and jobs a dead server left running are recovered.
+    is emptied and jobs a dead server left running are recovered. On a shared database
+    (PostgreSQL) several servers run side by side: each one's job manager claims jobs and
+    reaps expired leases.
 
     Args:
         settings: where state lives and the service's limits (default: environment).
-        workers: most jobs training at once (default: the number of cores); 0 serves the
-            API only (another process runs the jobs).
+        workers: most jobs training at once (default: the number of cores; with the Ray
+            executor, tasks in flight); 0 serves the API only (another process runs the
+            jobs).
         threads_per_worker: native threads of each worker process (default: the cores
             divided among the workers, at least 1).
         allowed_hosts: the ``Host`` names answered (``*``: any); default: the loopback
@@ -80,14 +83,16 @@ def create_app(
     settings = settings or Settings.from_env()
     hosts = host_names(settings.allowed_hosts) if allowed_hosts is None else allowed_hosts
     database = open_database(settings)
-    store = JobStore(database)
+    store = JobStore(database, max_attempts=settings.max_attempts)
     workers = (os.cpu_count() or 1) if workers is None else workers
     manager = None
     if workers > 0:
         manager = JobManager(
             store,
-            LocalExecutor(settings, workers, threads_per_worker=threads_per_worker),
+            make_executor(settings, workers, threads_per_worker=threads_per_worker),
             requeue_interrupted=settings.requeue_interrupted,
+            lease_seconds=settings.lease_seconds,
+            recover_at_start=locks_home(settings),  # one server per SQLite home
         )
     loops: list[Scheduler | WebhookSender] = []
     sender = None
