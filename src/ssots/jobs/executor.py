@@ -21,9 +21,11 @@ WORKER_PRELOAD: tuple[str, ...] = (
     "sklearn.ensemble",
     "sklearn.linear_model",
     "sklearn.metrics",
+    "ssots.jobs.trials",
+    "optuna",
 )
 """What the forkserver imports once, so that no job pays for it: the worker (and the
-pipeline) and the scikit-learn modules of the baselines."""
+pipeline), the scikit-learn modules of the baselines, and the tuning trials with Optuna."""
 
 
 class Executor(Protocol):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
+from typing import Protocol
 
 from ssots.jobs.executor import Executor
 from ssots.spec import JobStatus
@@ -22,6 +24,17 @@ CANCEL_GRACE = 1.0
 is killed."""
 
 
+class Coordinator(Protocol):
+    """Something that queues jobs of its own from the outcomes of others (the tuning
+    studies: ``jobs.studies.StudyCoordinator``); the manager runs it each round."""
+
+    def recover(self) -> None:
+        """At start-up, after interrupted jobs were recovered."""
+
+    def step(self) -> bool:
+        """One round, after ended workers were reaped; True when it queued jobs."""
+
+
 class JobManager:
     """Dispatches queued jobs to an executor.
 
@@ -30,14 +43,21 @@ class JobManager:
         executor: where attempts run.
         requeue_interrupted: at start-up, put jobs a dead server left running back in the
             queue instead of marking them failed.
+        coordinators: run each round between reaping and dispatching (tuning studies).
     """
 
     def __init__(
-        self, store: JobStore, executor: Executor, *, requeue_interrupted: bool = False
+        self,
+        store: JobStore,
+        executor: Executor,
+        *,
+        requeue_interrupted: bool = False,
+        coordinators: Sequence[Coordinator] = (),
     ) -> None:
         self.store = store
         self.executor = executor
         self.requeue_interrupted = requeue_interrupted
+        self.coordinators = tuple(coordinators)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -53,6 +73,8 @@ class JobManager:
                 action,
                 ", ".join(recovered),
             )
+        for coordinator in self.coordinators:
+            coordinator.recover()
         self._thread = threading.Thread(target=self._loop, name="ssots-job-manager", daemon=True)
         self._thread.start()
 
@@ -78,8 +100,11 @@ class JobManager:
             )
 
     def tick(self) -> None:
-        """One round: reap ended workers, enforce cancellation, start queued jobs."""
+        """One round: reap ended workers, run the coordinators, enforce cancellation,
+        start queued jobs."""
         self._reap()
+        for coordinator in self.coordinators:
+            coordinator.step()
         self._enforce_cancellation()
         self._dispatch()
 

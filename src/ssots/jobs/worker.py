@@ -141,9 +141,16 @@ def run_attempt(attempt: Attempt, settings: Settings, server_pid: int, threads: 
 def execute(attempt: Attempt, store: JobStore, settings: Settings) -> JobStatus | None:
     """Run ``attempt`` to its end and record the outcome.
 
+    Jobs of another kind than ``train`` run by their entry in ``jobs.trials.KINDS``.
+
     Returns:
         The final status written, or None when the job was no longer this attempt's.
     """
+    kind = store.get(attempt.job_id).kind
+    if kind != "train":
+        from ssots.jobs.trials import KINDS
+
+        return KINDS[kind](attempt, store, settings)
     sink = JobEventWriter(store, attempt)
     try:
         spec = RunSpec.build(**attempt.spec)
