@@ -25,7 +25,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ssots.errors import FieldIssue, InvalidFieldsError, ParameterError
-from ssots.spec import DEFAULT_SEED, DEMO, MAX_SEED, STRATEGIES, RunSpec, check_strategy
+from ssots.spec import (
+    DEFAULT_SEED,
+    DEMO,
+    LABEL_MODES,
+    MAX_SEED,
+    STRATEGIES,
+    RunSpec,
+    check_strategy,
+)
 
 __all__ = [
     "DEFAULT_SPACE",
@@ -287,13 +295,14 @@ def parse_duration(text: str | float | int | None) -> float | None:
 
 class StudySpec(BaseModel):
     """Everything that defines a study. The base run settings are ``RunSpec``'s defaults
-    with ``dataset``, ``strategy``, ``seed`` and ``epochs`` from here; each trial sets the
+    with ``dataset``, ``strategy``, ``labels``, ``seed`` and ``epochs`` from here; each trial sets the
     space's settings on top."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     dataset: str = Field(DEMO, min_length=1, max_length=400)
     strategy: str = "momentum-cross"
+    labels: Literal[*LABEL_MODES] = "performance"  # type: ignore[valid-type]
     objective: Literal[*OBJECTIVES] = TUNE_DEFAULTS["objective"]  # type: ignore[valid-type]
     trials: int = Field(TUNE_DEFAULTS["trials"], ge=1, le=MAX_TRIALS)
     parallel: int = Field(TUNE_DEFAULTS["parallel"], ge=1, le=MAX_PARALLEL)
@@ -355,6 +364,7 @@ class StudySpec(BaseModel):
         return {
             "dataset": self.dataset,
             "strategy": self.strategy,
+            "labels": self.labels,
             "seed": self.seed,
             "epochs": self.epochs,
         }
