@@ -46,7 +46,7 @@ def _settings(home: Path) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def frame():  # noqa: ANN201
+def frame():
     return demo(days=1095, seed=42)
 
 
@@ -158,7 +158,7 @@ def test_no_objective_receives_a_test_row(
     received: list[Development] = []
     score = module.score
 
-    def spy(rows: Development, *args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def spy(rows: Development, *args, **kwargs):
         received.append(rows)
         return score(rows, *args, **kwargs)
 

@@ -295,8 +295,8 @@ def parse_duration(text: str | float | int | None) -> float | None:
 
 class StudySpec(BaseModel):
     """Everything that defines a study. The base run settings are ``RunSpec``'s defaults
-    with ``dataset``, ``strategy``, ``labels``, ``seed`` and ``epochs`` from here; each trial sets the
-    space's settings on top."""
+    with ``dataset``, ``strategy``, ``labels``, ``seed`` and ``epochs`` from here; each
+    trial sets the space's settings on top."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
