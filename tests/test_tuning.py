@@ -324,3 +324,65 @@ def test_the_report_deflates_the_best_test_sharpe_as_the_papers_worked_example()
     assert deflated["dsr"] == deflated_sharpe_ratio(
         SharpeSample(**sample), n_trials=100, sharpe_variance=deflated["sharpe_variance"]
     )
+
+
+# -- the command line --------------------------------------------------------------------
+
+
+def test_ssots_tune_runs_a_study_and_prints_its_one_test_evaluation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from ssots.cli import app
+
+    monkeypatch.setenv("SSOTS_HOME", str(tmp_path))
+    space = tmp_path / "space.yaml"
+    space.write_text("lr: {type: float, low: 0.05, high: 0.5, log: true}\n")
+    result = CliRunner().invoke(
+        app,
+        ["tune", "--trials", "3", "--parallel", "2", "--epochs", "30", "--space", str(space),
+         "--objective", "val_mse", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    study = json.loads(result.stdout)
+    assert study["status"] == "finished"
+    assert study["test_evaluations"] == 1
+    assert set(study["best_params"]) == {"lr"}
+    assert study["report"]["trials_run"] == 3
+    shown = CliRunner().invoke(app, ["studies", "show", study["id"]])
+    assert shown.exit_code == 0, shown.output
+    assert "The one test evaluation (after 3 trials)" in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--objective", "val_r2"], "objective"),
+        (["--timeout", "soon"], "30m, 2h"),
+        (["--space", "missing.json"], "cannot read the space file"),
+    ],
+)
+def test_ssots_tune_refuses_bad_settings_in_one_message(
+    args: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from ssots.cli import app
+
+    monkeypatch.setenv("SSOTS_HOME", str(tmp_path))
+    result = CliRunner().invoke(app, ["tune", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_command_line_loads_optuna_only_to_tune() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, ssots.cli; print(sorted({'optuna', 'yaml'} & set(sys.modules)))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"

@@ -1,7 +1,7 @@
 """The ``ssots`` command line.
 
 Commands live in sibling modules (``train``, ``backtest``, ``data``, ``runs``,
-``models``), all on the
+``models``, ``tune``), all on the
 app of ``_app``.
 Heavy modules (pandas, scikit-learn, SQLAlchemy, numba) are imported inside the commands
 that need them, so ``ssots --help``, ``data list``, ``data inspect`` and ``export`` start fast
@@ -11,10 +11,10 @@ that need them, so ``ssots --help``, ``data list``, ``data inspect`` and ``expor
 from __future__ import annotations
 
 from ssots._threads import available_cores, limit_threads
-from ssots.cli import backtest, data, models, runs, serve, train
+from ssots.cli import backtest, data, models, runs, serve, train, tune
 from ssots.cli._app import app
 
-__all__ = ["app", "backtest", "data", "main", "models", "runs", "serve", "train"]
+__all__ = ["app", "backtest", "data", "main", "models", "runs", "serve", "train", "tune"]
 
 
 def main() -> None:

@@ -44,6 +44,7 @@ __all__ = [
     "optuna_storage",
     "optuna_url",
     "run_trial",
+    "study_dataset",
     "study_report",
     "suggest",
     "test_sharpe",
@@ -341,3 +342,30 @@ def study_report(
 
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
+
+
+def study_dataset(reference: str, settings: Settings) -> str:
+    """The dataset reference a study's trial jobs can read: a local file is registered
+    first (trials, like every job, read only the demo, registered or Kaggle datasets) and
+    named by its id; a ``kaggle:`` reference is fetched first; others are unchanged.
+
+    Raises:
+        DataError: the file is not usable market data.
+        KaggleError: the download failed.
+    """
+    from ssots.data.sources.reference import FileRef, KaggleRef, parse_reference
+
+    ref = parse_reference(reference)
+    if isinstance(ref, KaggleRef):
+        from ssots.services.datasets import ensure_dataset
+
+        return ensure_dataset(ref, settings).id
+    if isinstance(ref, FileRef):
+        from ssots.services.datasets import register_file
+        from ssots.store.datasets import DatasetRegistry
+
+        record = register_file(
+            DatasetRegistry(settings), ref.path, name=ref.path.name, source="file"
+        )
+        return record.id
+    return reference
