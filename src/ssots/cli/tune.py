@@ -90,7 +90,7 @@ def tune_command(
     spec = StudySpec.build(dataset=study_dataset(dataset, settings), **values)
     record = _run(settings, spec, run_study)
     if json_output:
-        console.print_json(json.dumps(study_json(record), default=str))
+        console.print_json(json.dumps(record.to_dict(), default=str))
         return
     print_study(record)
 
@@ -116,27 +116,6 @@ def _run(settings: Any, spec: StudySpec, run_study: Any) -> Any:
             )
 
         return run_study(settings, spec, on_round=show)
-
-
-def study_json(record: Any) -> dict[str, Any]:
-    """A study as ``GET /api/studies/{id}`` shows it."""
-    return {
-        "id": record.id,
-        "status": record.status,
-        "objective": record.objective,
-        "direction": record.direction,
-        "dataset": record.dataset,
-        "spec": record.spec,
-        "created_at": record.created_at.isoformat(),
-        "finished_at": record.finished_at.isoformat() if record.finished_at else None,
-        "trials": record.counts,
-        "best_trial": record.best_trial,
-        "best_value": record.best_value,
-        "best_params": record.best_params,
-        "test_evaluations": record.test_evaluations,
-        "report": record.report,
-        "message": record.message,
-    }
 
 
 def print_study(record: Any) -> None:
@@ -211,6 +190,6 @@ def show_command(
 
     record = StudyStore(open_database(Settings.from_env())).get(study_id)
     if json_output:
-        console.print_json(json.dumps(study_json(record), default=str))
+        console.print_json(json.dumps(record.to_dict(), default=str))
         return
     print_study(record)

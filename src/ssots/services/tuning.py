@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import optuna
 
 __all__ = [
+    "FIGURES",
     "OPTUNA_SCHEMA",
     "TrialReport",
     "load_frame",
@@ -45,6 +46,7 @@ __all__ = [
     "optuna_url",
     "run_trial",
     "study_dataset",
+    "study_figures",
     "study_report",
     "suggest",
     "test_sharpe",
@@ -369,3 +371,33 @@ def study_dataset(reference: str, settings: Settings) -> str:
         )
         return record.id
     return reference
+
+
+FIGURES: dict[str, str] = {
+    "history": "plot_optimization_history",
+    "importances": "plot_param_importances",
+    "parallel": "plot_parallel_coordinate",
+    "intermediate": "plot_intermediate_values",
+}
+"""The study page's figures and the ``optuna.visualization`` function drawing each."""
+
+
+def study_figures(settings: Settings, optuna_name: str) -> dict[str, Any]:
+    """The study's Plotly figures (``optuna.visualization``) as JSON-ready dicts; a
+    figure Optuna cannot draw yet (too few trials) is None."""
+    import json
+    import warnings
+
+    import optuna
+
+    study = optuna.load_study(study_name=optuna_name, storage=optuna_storage(settings))
+    figures: dict[str, Any] = {}
+    for key, function in FIGURES.items():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                figure = getattr(optuna.visualization, function)(study)
+            figures[key] = json.loads(figure.to_json())
+        except (ValueError, RuntimeError, ZeroDivisionError):
+            figures[key] = None
+    return figures

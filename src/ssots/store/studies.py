@@ -64,6 +64,30 @@ class StudyRecord:
         """Complete plus pruned trials."""
         return self.counts.get("complete", 0) + self.counts.get("pruned", 0)
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: what ``GET /api/studies/{id}`` and ``ssots studies show --json``
+        show."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "objective": self.objective,
+            "direction": self.direction,
+            "dataset": self.dataset,
+            "spec": self.spec,
+            "created_at": self.created_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "stop_requested": self.stop_requested_at is not None,
+            "trials": self.counts,
+            "finished_trials": self.finished_trials,
+            "best_trial": self.best_trial,
+            "best_value": self.best_value,
+            "best_params": self.best_params,
+            "refit_job_id": self.refit_job_id,
+            "test_evaluations": self.test_evaluations,
+            "report": self.report,
+            "message": self.message,
+        }
+
 
 @dataclass(frozen=True)
 class TrialRecord:
@@ -83,6 +107,23 @@ class TrialRecord:
     message: str
     created_at: datetime
     finished_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: one row of ``GET /api/studies/{id}/trials``."""
+        return {
+            "number": self.number,
+            "state": self.state,
+            "value": self.value,
+            "sharpe": self.sharpe,
+            "params": self.params,
+            "job_id": self.job_id,
+            "run_id": self.run_id,
+            "retry_of": self.retry_of,
+            "retried": self.retried,
+            "message": self.message,
+            "created_at": self.created_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+        }
 
 
 @dataclass(frozen=True)

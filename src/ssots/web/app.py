@@ -18,12 +18,14 @@ from fastapi import FastAPI
 from ssots import __version__
 from ssots.config import Settings
 from ssots.jobs import JobManager, LocalExecutor
+from ssots.jobs.studies import StudyCoordinator
 from ssots.store import open_database
 from ssots.store.datasets import DatasetRegistry
 from ssots.store.home import HomeLock, clean_scratch, locks_home
 from ssots.store.jobs import JobStore
 from ssots.store.registry import ModelRegistry
 from ssots.store.runs import RunStore
+from ssots.store.studies import StudyStore
 from ssots.web.api import install_api
 from ssots.web.api.health import HEALTH_THREADS
 from ssots.web.deps import Services
@@ -87,6 +89,7 @@ def create_app(
             store,
             LocalExecutor(settings, workers, threads_per_worker=threads_per_worker),
             requeue_interrupted=settings.requeue_interrupted,
+            coordinators=[StudyCoordinator(settings, store, StudyStore(database))],
         )
     services = Services(
         settings=settings,

@@ -12,6 +12,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, create_model
 from pydantic.alias_generators import to_camel, to_snake
 
 from ssots.spec import DEMO_TITLE, FIELDS, SPLIT_PATTERN, JobStatus, RunSpec
+from ssots.store.runs import RUN_SOURCES
 
 JobStatusName = Literal[*JobStatus]  # type: ignore[valid-type]
 ContractStatus = Literal["queued", "in_progress", "success", "error", "cancelled"]
@@ -275,7 +276,7 @@ class RunSummary(BaseModel):
     id: str
     name: str
     created_at: str
-    source: Literal["cli", "job"]
+    source: Literal[*RUN_SOURCES]  # type: ignore[valid-type]
     job_id: str | None
     strategy: str | None
     dataset: RunDataset
