@@ -187,3 +187,19 @@ def test_kill_9_mid_study_then_restart_resumes_and_finishes(tmp_path: Path) -> N
         assert retry["state"] in ("complete", "pruned")
     counted = [trial for trial in trials if not trial["retried"]]
     assert sum(trial["state"] in ("complete", "pruned") for trial in counted) == 6
+
+
+# -- the study page in a browser -----------------------------------------------------
+
+
+def test_the_study_pages_link_their_scripts(client: TestClient, finished: dict[str, Any]) -> None:
+    import re
+
+    for path, script in (("/studies", "studies.js"), (f"/studies/{finished['id']}", "study.js")):
+        html = client.get(path).text
+        sources = re.findall(r'<script[^>]+src="([^"]+)"', html)
+        assert f"/static/js/{script}" in sources
+        for source in sources:
+            assert client.get(source).status_code == 200, source
+        assert 'href="/studies" aria-current="page"' in html
+    assert client.get("/studies/not-a-study").status_code == 404

@@ -59,6 +59,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/training", "Model Training", "brain"),
     ("/jobs", "Jobs", "list"),
     ("/models", "Models", "box"),
+    ("/studies", "Studies", "sliders"),
 )
 """Sidebar entries: path, title, icon."""
 
@@ -164,6 +165,27 @@ def model(request: Request, name: str) -> HTMLResponse:
             request, "not_found.html", "/models", "Not found", 404, what=f"model {name[:40]!r}"
         )
     return _page(request, "model.html", "/models", f"Model {name}", model_name=name)
+
+
+@router.get("/studies")
+def studies(request: Request) -> HTMLResponse:
+    """Tuning studies, newest first, and the form that starts one (the defaults of
+    ``ssots tune``, from ``ssots.tuning``)."""
+    from ssots import tuning
+
+    return _page(request, "studies.html", "/studies", "Studies", tune=tuning.vocabulary())
+
+
+@router.get("/studies/{study_id}")
+def study(request: Request, study_id: str) -> HTMLResponse:
+    """One study: optimisation history, parameter importances, parallel coordinates,
+    intermediate values, the trials sortable by value, live over SSE, its one test
+    evaluation, stop and "register best"; a malformed id is a 404 page."""
+    if not JOB_ID.fullmatch(study_id):
+        return _page(
+            request, "not_found.html", "/studies", "Not found", 404, what=f"study {study_id[:40]!r}"
+        )
+    return _page(request, "study.html", "/studies", f"Study {study_id}", study_id=study_id)
 
 
 def plotly_js() -> Path:

@@ -157,7 +157,7 @@ def _studies(services: Services) -> Any:
     "/studies",
     status_code=201,
     response_model=StudyOut,
-    responses=error_responses(401, 404, 409, 422, 429),
+    responses=error_responses(400, 401, 404, 409, 422, 429),
     summary="Start a tuning study (trials run as jobs)",
 )
 def create_study(services: ServicesDep, body: StudyRequest) -> dict[str, Any]:  # type: ignore[valid-type]
@@ -266,7 +266,7 @@ def study_figures(services: ServicesDep, study_id: StudyId) -> dict[str, Any]:
     "/studies/{study_id}/register",
     status_code=201,
     response_model=Registered,
-    responses=error_responses(401, 404, 409, 422),
+    responses=error_responses(400, 401, 404, 409, 422),
     summary="Register the refitted best trial as a model version",
 )
 def register_best(services: ServicesDep, study_id: StudyId, body: RegisterBest) -> dict[str, Any]:
