@@ -130,7 +130,7 @@ def test_pruning_stops_the_hopeless_trials_of_a_space_built_to_contain_them(
             "trial_id": trial._trial_id,
             "objective": "val_mse",
             "folds": 3,
-            "report_every": 10,
+            "report_every": spec.report_every,
             "study": spec.model_dump(mode="json"),
         }
         report = run_trial(spec.trial_spec(params), request, settings, frame=frame)

@@ -83,14 +83,17 @@ TUNE_DEFAULTS: dict[str, Any] = {
     "timeout": None,
     "folds": 3,
     "epochs": 500,
-    "report_every": 10,
+    "prune": True,
+    "reports": 20,
     "startup_trials": 4,
     "warmup_steps": 2,
 }
 """Study defaults: ``trials`` finished (complete or pruned) trials to run, ``parallel``
 trials at once, the ``objective``, ``timeout`` seconds (None: none), inner walk-forward
-``folds`` of ``wf_sharpe``, most ``epochs`` per trial, an intermediate value every
-``report_every`` epochs (or per inner fold), and the median pruner's ``startup_trials``
+``folds`` of ``wf_sharpe``, most ``epochs`` per trial, whether to ``prune`` trials
+(the median pruner), an intermediate value every
+``reports`` per trial (its epochs in equal steps, or one per inner fold), and the median
+pruner's ``startup_trials``
 (trials before any pruning) and ``warmup_steps`` (reports of a trial before it may be
 pruned)."""
 MAX_TRIALS = 10_000
@@ -310,6 +313,7 @@ class StudySpec(BaseModel):
     seed: int = Field(DEFAULT_SEED, ge=0, le=MAX_SEED)
     epochs: int = Field(TUNE_DEFAULTS["epochs"], ge=1, le=100_000)
     folds: int = Field(TUNE_DEFAULTS["folds"], ge=2, le=MAX_FOLDS)
+    prune: bool = TUNE_DEFAULTS["prune"]
     space: dict[str, Dimension] | None = None
     """None: ``default_space(objective)``."""
 
@@ -358,6 +362,12 @@ class StudySpec(BaseModel):
     def search_space(self) -> dict[str, Dimension]:
         """The space searched: the given one or the objective's default."""
         return self.space if self.space is not None else default_space(self.objective)
+
+    @property
+    def report_every(self) -> int:
+        """Epochs between a trial's intermediate values (``TUNE_DEFAULTS["reports"]`` of
+        them over ``epochs``; the same steps for every trial, as the pruner compares)."""
+        return max(1, -(-self.epochs // TUNE_DEFAULTS["reports"]))
 
     def base_run(self) -> dict[str, Any]:
         """The run settings every trial starts from (a ``RunSpec``'s fields)."""

@@ -55,6 +55,9 @@ def tune_command(
     folds: Annotated[
         int, typer.Option(help="Inner walk-forward folds of wf_sharpe.")
     ] = TUNE_DEFAULTS["folds"],
+    prune: Annotated[
+        bool, typer.Option("--prune/--no-prune", help="Stop hopeless trials early (median).")
+    ] = TUNE_DEFAULTS["prune"],
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the study as JSON instead of tables.")
     ] = False,
@@ -79,6 +82,7 @@ def tune_command(
         "seed": seed,
         "epochs": epochs,
         "folds": folds,
+        "prune": prune,
     }
     spec = StudySpec.build(dataset=DEMO, **values)  # settings checked before any work
     settings = Settings.from_env()

@@ -23,9 +23,11 @@ WORKER_PRELOAD: tuple[str, ...] = (
     "sklearn.metrics",
     "ssots.jobs.trials",
     "optuna",
+    "ssots.jobs.warmup",
 )
 """What the forkserver imports once, so that no job pays for it: the worker (and the
-pipeline), the scikit-learn modules of the baselines, and the tuning trials with Optuna."""
+pipeline), the scikit-learn modules of the baselines, the tuning trials with Optuna, and
+``warmup``, which loads the compiled numba loops once."""
 
 
 class Executor(Protocol):

@@ -38,7 +38,7 @@ from ssots.services.tuning import create_optuna_study, load_optuna_study, study_
 from ssots.spec import JobStatus
 from ssots.store.jobs import JobStore, now
 from ssots.store.studies import StudyRecord, StudyStore, TrialRecord
-from ssots.tuning import TUNE_DEFAULTS, StudySpec, StudyStatus
+from ssots.tuning import StudySpec, StudyStatus
 
 if TYPE_CHECKING:
     import optuna
@@ -239,7 +239,7 @@ class StudyCoordinator:
                     "params": params,
                     "objective": spec.objective,
                     "folds": spec.folds,
-                    "report_every": TUNE_DEFAULTS["report_every"],
+                    "report_every": spec.report_every,
                     "study": spec.model_dump(mode="json"),
                 },
                 queue_limit=self.settings.queue_limit,

@@ -19,6 +19,8 @@ The coordinator that asks Optuna for trials and reads these results is
 from __future__ import annotations
 
 import logging
+import math
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict
@@ -45,17 +47,25 @@ class TrialCancelledError(Exception):
     """Cancellation of the trial's job was requested."""
 
 
+WRITE_INTERVAL = 0.5
+"""Least seconds between a trial's event writes (its intermediate values come faster;
+they are written together)."""
+
+
 class StageWriter:
-    """Writes a job's stage events as they come (a trial or refit emits a handful) and
-    stops the run when its cancellation is requested."""
+    """Writes a job's stage events (a trial's intermediate values among them), at most
+    once per ``WRITE_INTERVAL`` seconds, and stops the run when its cancellation is
+    requested; epoch events are not written (a trial's losses are in its run)."""
 
     def __init__(self, store: JobStore, attempt: Attempt) -> None:
         self.store = store
         self.attempt = attempt
         self.seq = attempt.last_seq
+        self.pending: list[NewEvent] = []
+        self._written = -math.inf
 
     def __call__(self, event: Event) -> None:
-        """Write ``event`` if it is a stage; ignore epochs.
+        """Buffer ``event`` if it is a stage; write the buffer when the interval passed.
 
         Raises:
             TrialCancelledError: cancellation was requested.
@@ -64,22 +74,25 @@ class StageWriter:
         if event.kind != "stage":
             return
         self.seq += 1
+        self.pending.append(NewEvent(self.seq, "stage", dict(event.data)))
+        if time.monotonic() - self._written < WRITE_INTERVAL:
+            return
         stage = str(event.data["stage"])
         cancel = self.store.write(
-            self.attempt,
-            [NewEvent(self.seq, "stage", dict(event.data))],
-            last_seq=self.seq,
-            stage=stage[:80],
-            message=stage[:2000],
+            self.attempt, self.pending, last_seq=self.seq, stage=stage[:80], message=stage[:2000]
         )
+        self.pending = []
+        self._written = time.monotonic()
         if cancel is not None:
             raise TrialCancelledError(self.attempt.job_id)
 
     def finish(self, status: JobStatus, message: str, **fields: Any) -> JobStatus | None:
-        """Record the outcome; None when the attempt no longer owns the job."""
+        """Record the outcome with the events still buffered; None when the attempt no
+        longer owns the job."""
         landed = self.store.finish(
-            self.attempt, [], status=status, message=message, last_seq=self.seq, **fields
+            self.attempt, self.pending, status=status, message=message, last_seq=self.seq, **fields
         )
+        self.pending = []
         return status if landed else None
 
 

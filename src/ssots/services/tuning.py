@@ -80,12 +80,19 @@ def optuna_url(settings: Settings) -> tuple[str, dict[str, Any]]:
 
 
 @functools.lru_cache(maxsize=8)
-def _storage(url: str, options: str) -> optuna.storages.RDBStorage:
+def _storage(url: str, options: str, existing: bool) -> optuna.storages.RDBStorage:
     import json
 
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if existing:  # a worker: the coordinator created the tables and checked their schema
+        return optuna.storages.RDBStorage(
+            url,
+            engine_kwargs=json.loads(options),
+            skip_compatibility_check=True,
+            skip_table_creation=True,
+        )
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         if not path.exists():  # WAL: the server and its workers write at once
@@ -102,12 +109,14 @@ def _storage(url: str, options: str) -> optuna.storages.RDBStorage:
     return optuna.storages.RDBStorage(url, engine_kwargs=json.loads(options))
 
 
-def optuna_storage(settings: Settings) -> optuna.storages.RDBStorage:
-    """Optuna's RDB storage for ``settings`` (one per process and database)."""
+def optuna_storage(settings: Settings, *, existing: bool = False) -> optuna.storages.RDBStorage:
+    """Optuna's RDB storage for ``settings`` (one per process and database), its tables
+    created and their schema checked; with ``existing`` (a trial's worker) neither, which
+    saves a fresh process about a second of Alembic."""
     import json
 
     url, options = optuna_url(settings)
-    return _storage(url, json.dumps(options, sort_keys=True))
+    return _storage(url, json.dumps(options, sort_keys=True), existing)
 
 
 def make_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
@@ -120,11 +129,16 @@ def make_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:
 def make_pruner(
     startup_trials: int = TUNE_DEFAULTS["startup_trials"],
     warmup_steps: int = TUNE_DEFAULTS["warmup_steps"],
+    *,
+    prune: bool = True,
 ) -> optuna.pruners.BasePruner:
     """The median pruner: after ``startup_trials`` finished trials, stop a trial whose
     intermediate value is worse than the median of earlier trials' at the same step,
-    once it has reported more than ``warmup_steps`` values."""
+    once it has reported more than ``warmup_steps`` values (``prune`` False: never)."""
     import optuna
+
+    if not prune:
+        return optuna.pruners.NopPruner()
 
     return optuna.pruners.MedianPruner(
         n_startup_trials=startup_trials, n_warmup_steps=warmup_steps, interval_steps=1
@@ -133,9 +147,9 @@ def make_pruner(
 
 def pruner_steps(spec: StudySpec) -> int:
     """Warm-up steps in the pruner's unit: epochs for the validation objectives (an
-    intermediate value every ``report_every`` epochs), folds for ``wf_sharpe``."""
+    intermediate value every ``spec.report_every`` epochs), folds for ``wf_sharpe``."""
     warmup = TUNE_DEFAULTS["warmup_steps"]
-    return warmup if spec.objective == "wf_sharpe" else warmup * TUNE_DEFAULTS["report_every"]
+    return warmup if spec.objective == "wf_sharpe" else warmup * spec.report_every
 
 
 def create_optuna_study(settings: Settings, name: str, spec: StudySpec) -> optuna.Study:
@@ -147,7 +161,7 @@ def create_optuna_study(settings: Settings, name: str, spec: StudySpec) -> optun
         study_name=name,
         direction=spec.direction,
         sampler=make_sampler(spec),
-        pruner=make_pruner(warmup_steps=pruner_steps(spec)),
+        pruner=make_pruner(warmup_steps=pruner_steps(spec), prune=spec.prune),
         load_if_exists=True,
     )
 
@@ -160,7 +174,7 @@ def load_optuna_study(settings: Settings, name: str, spec: StudySpec) -> optuna.
         study_name=name,
         storage=optuna_storage(settings),
         sampler=make_sampler(spec),
-        pruner=make_pruner(warmup_steps=pruner_steps(spec)),
+        pruner=make_pruner(warmup_steps=pruner_steps(spec), prune=spec.prune),
     )
 
 
@@ -245,9 +259,9 @@ def run_trial(
     study_spec = StudySpec.build(**request["study"])
     study = optuna.load_study(
         study_name=request["optuna_name"],
-        storage=optuna_storage(settings),
+        storage=optuna_storage(settings, existing=True),
         sampler=optuna.samplers.RandomSampler(),
-        pruner=make_pruner(warmup_steps=pruner_steps(study_spec)),
+        pruner=make_pruner(warmup_steps=pruner_steps(study_spec), prune=study_spec.prune),
     )
     trial = optuna.trial.Trial(study, request["trial_id"])
     last: list[float] = []
