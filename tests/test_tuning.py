@@ -386,3 +386,39 @@ def test_the_command_line_loads_optuna_only_to_tune() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert loaded.strip() == "[]"
+
+
+# -- the documentation -------------------------------------------------------------------
+
+
+def test_docs_carry_the_tuning_tables_verbatim() -> None:
+    from conftest import PROJECT_ROOT
+    from ssots.tuning import defaults_table, objectives_table, space_table
+
+    text = (PROJECT_ROOT / "docs" / "tuning.md").read_text()
+    for table in (defaults_table(), objectives_table(), space_table()):
+        assert table in text
+
+
+@pytest.mark.slow
+def test_the_walk_through_of_docs_tuning_runs_as_written(tmp_path: Path) -> None:
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from conftest import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "docs" / "tuning.md").read_text()
+    script = re.search(r"```bash\n(.*?)```", text, re.S)
+    assert script is not None
+    bin_dir = str(Path(sys.executable).parent)  # the `ssots` and `python` of this venv
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "COLUMNS": "120"}
+    done = subprocess.run(
+        ["bash", "-c", "set -eo pipefail\n" + script.group(1)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "The one test evaluation (after 4 trials)" in done.stdout
+    assert "The one test evaluation (after 3 trials)" in done.stdout
+    assert "Error" not in done.stderr

@@ -402,3 +402,52 @@ def vocabulary() -> dict[str, Any]:
             for objective in OBJECTIVES
         },
     }
+
+
+def defaults_table() -> str:
+    """The study settings as a Markdown table (docs/tuning.md carries it verbatim)."""
+    fields = StudySpec.model_fields
+    flags = {"space": "--space FILE", "timeout": "--timeout", "prune": "--prune/--no-prune"}
+    lines = ["| setting | CLI | API | default |", "|---|---|---|---|"]
+    for name, field in fields.items():
+        default = field.default
+        shown = (
+            "none"
+            if default is None
+            else f"`{str(default).lower() if isinstance(default, bool) else default}`"
+        )
+        flag = flags.get(name, f"--{name}")
+        lines.append(f"| {name} | `{flag}` | `{name}` | {shown} |")
+    return "\n".join(lines)
+
+
+def objectives_table() -> str:
+    """The objectives as a Markdown table (docs/tuning.md carries it verbatim)."""
+    lines = ["| objective | direction | rows it reads | what it measures |", "|---|---|---|---|"]
+    for name, objective in OBJECTIVES.items():
+        lines.append(
+            f"| `{name}` | {objective['direction']} | {objective['rows']} | {objective['help']} |"
+        )
+    return "\n".join(lines)
+
+
+def space_table() -> str:
+    """The default search space as a Markdown table (docs/tuning.md carries it verbatim)."""
+    lines = ["| setting | type | range or choices | objectives |", "|---|---|---|---|"]
+    for name, raw in DEFAULT_SPACE.items():
+        dimension = Dimension(**raw)
+        if dimension.type == "categorical":
+            values = ", ".join(
+                "full batch" if c is None else str(c) for c in dimension.choices or []
+            )
+        else:
+            values = f"{dimension.low:g} .. {dimension.high:g}" + (
+                " (log)" if dimension.log else ""
+            )
+        which = ", ".join(sorted(TRADING_OBJECTIVES)) if name in TRADING_ONLY else "all"
+        lines.append(f"| {name} | {dimension.type} | {values} | {which} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(defaults_table(), objectives_table(), space_table(), sep="\n\n")
