@@ -51,7 +51,7 @@ def test_a_study_from_the_form_runs_live_and_registers_its_best(tab: Tab) -> Non
     link = page.locator("[data-el=registered] a")
     link.wait_for()
     assert link.inner_text() == "tuned-demo v1"
-    page.screenshot(path=str(tab_artifact("study.png")))
+    page.screenshot(path=str(tab_artifact("study.jpg")), type="jpeg", quality=70, full_page=True)
     listed = tab.open("/studies")
     listed.locator("[data-study]").first.wait_for()
     assert listed.locator("[data-study] .badge").first.inner_text() == "finished"

@@ -422,3 +422,60 @@ def test_the_walk_through_of_docs_tuning_runs_as_written(tmp_path: Path) -> None
     assert "The one test evaluation (after 4 trials)" in done.stdout
     assert "The one test evaluation (after 3 trials)" in done.stdout
     assert "Error" not in done.stderr
+
+
+# -- the coordinator's bookkeeping -------------------------------------------------------
+
+
+def test_a_lost_trial_is_failed_and_its_settings_queued_again_once(tmp_path: Path) -> None:
+    """Workers that die (no result recorded) without processes: the job rows are ended
+    by hand as the job manager ends them when a worker exits without a result."""
+    from ssots.jobs.studies import StudyCoordinator, create_study
+    from ssots.spec import JobStatus
+
+    settings = _settings(tmp_path)
+    database = open_database(settings)
+    jobs, studies = JobStore(database), StudyStore(database)
+    spec = StudySpec.build(trials=2, parallel=1, epochs=10)
+    study = create_study(studies, settings, spec)
+    coordinator = StudyCoordinator(settings, jobs, studies)
+
+    def die() -> TrialRecord:
+        coordinator.step()
+        attempt = jobs.claim_next()
+        assert attempt is not None
+        jobs.finish(attempt, [], status=JobStatus.FAILED, message="worker ended (exit code -9)")
+        coordinator.step()
+        (lost,) = [t for t in studies.trials(study.id) if t.job_id == attempt.job_id]
+        return lost
+
+    first = die()
+    assert (first.state, first.retried) == ("fail", True)
+    (retry,) = [t for t in studies.trials(study.id) if t.retry_of == first.number]
+    assert retry.params == first.params
+    assert retry.state == "running"
+    second = die()  # the retry dies too: it is not retried again
+    assert second.number == retry.number
+    assert (second.state, second.retried) == ("fail", False)
+    assert not [t for t in studies.trials(study.id) if t.retry_of == second.number]
+    assert studies.get(study.id).counts == {"fail": 1, "running": 1}  # the next new trial
+
+    import optuna
+
+    states = {
+        t.number: t.state
+        for t in optuna.load_study(
+            study_name=study.optuna_name, storage=optuna_storage(settings)
+        ).trials
+    }
+    assert states[first.number] == states[second.number] == optuna.trial.TrialState.FAIL
+
+
+def test_a_timeout_ends_the_study_and_refits_the_best_so_far(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    spec = StudySpec.build(trials=500, parallel=2, epochs=20, timeout="1s", objective="val_mse")
+    study = run_study(settings, spec)
+    assert study.status == "finished", study.message
+    assert 1 <= study.finished_trials < 500
+    assert study.test_evaluations == 1
+    assert study.report["trials_run"] == study.finished_trials + study.counts.get("fail", 0)
