@@ -24,6 +24,7 @@ from ssots.services.tuning import (
     optuna_url,
     run_trial,
     study_report,
+    trial_id_of,
 )
 from ssots.spec import RunSpec
 from ssots.stats import deflated_sharpe_ratio
@@ -127,7 +128,7 @@ def test_pruning_stops_the_hopeless_trials_of_a_space_built_to_contain_them(
         }
         request = {
             "optuna_name": "pruning-check",
-            "trial_id": trial._trial_id,
+            "trial_id": trial_id_of(settings, "pruning-check", trial.number),
             "objective": "val_mse",
             "folds": 3,
             "report_every": spec.report_every,

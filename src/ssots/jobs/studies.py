@@ -34,7 +34,13 @@ from typing import TYPE_CHECKING
 
 from ssots.config import Settings
 from ssots.errors import QueueFullError, SsotsError
-from ssots.services.tuning import create_optuna_study, load_optuna_study, study_report, suggest
+from ssots.services.tuning import (
+    create_optuna_study,
+    load_optuna_study,
+    study_report,
+    suggest,
+    trial_id_of,
+)
 from ssots.spec import JobStatus
 from ssots.store.jobs import JobStore, now
 from ssots.store.studies import StudyRecord, StudyStore, TrialRecord
@@ -227,6 +233,7 @@ class StudyCoordinator:
             study.enqueue_trial(retry.params, user_attrs={"retry_of": retry.number})
         trial = study.ask()
         params = suggest(trial, spec.search_space())
+        trial_id = trial_id_of(self.settings, record.optuna_name, trial.number)
         try:
             run_spec = spec.trial_spec(params)
             job = self.jobs.create(
@@ -234,7 +241,7 @@ class StudyCoordinator:
                 request={
                     "study_id": record.id,
                     "optuna_name": record.optuna_name,
-                    "trial_id": trial._trial_id,
+                    "trial_id": trial_id,
                     "number": trial.number,
                     "params": params,
                     "objective": spec.objective,
@@ -254,7 +261,7 @@ class StudyCoordinator:
         self.studies.add_trial(
             record.id,
             number=trial.number,
-            trial_id=trial._trial_id,
+            trial_id=trial_id,
             job_id=job.id,
             params=params,
             retry_of=None if retry is None else retry.number,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,7 @@ __all__ = [
     "study_report",
     "suggest",
     "test_sharpe",
+    "trial_id_of",
 ]
 
 OPTUNA_SCHEMA = "optuna"
@@ -178,6 +180,14 @@ def load_optuna_study(settings: Settings, name: str, spec: StudySpec) -> optuna.
     )
 
 
+def trial_id_of(settings: Settings, name: str, number: int) -> int:
+    """The storage's id of trial ``number`` of the Optuna study ``name`` (what a trial's
+    worker opens the trial by)."""
+    storage = optuna_storage(settings)
+    study_id = storage.get_study_id_from_name(name)
+    return storage.get_trial_id_from_study_id_trial_number(study_id, number)
+
+
 def suggest(trial: optuna.Trial, space: dict[str, Dimension]) -> dict[str, Any]:
     """Ask ``trial`` for a value of every dimension of ``space``."""
     params: dict[str, Any] = {}
@@ -218,17 +228,16 @@ def load_frame(spec: RunSpec, settings: Settings) -> tuple[Any, dict[str, Any]]:
     return dataset.frame, {**dataset.describe(), "fingerprint": frame_sha256(dataset.frame)}
 
 
+@dataclass(frozen=True)
 class TrialReport:
-    """What a trial job reports: its state (``complete`` or ``pruned``), value, the
-    per-bar Sharpe ratio of its Q-filtered book, and its outcome (None when pruned)."""
+    """What a trial job reports: its state (``complete``, ``pruned``, or ``fail`` for an
+    undefined value), value, the per-bar Sharpe ratio of its Q-filtered book, and its
+    outcome (None when pruned)."""
 
-    def __init__(
-        self, state: str, value: float | None, sharpe: float | None, outcome: TrialOutcome | None
-    ) -> None:
-        self.state = state
-        self.value = value
-        self.sharpe = sharpe
-        self.outcome = outcome
+    state: str
+    value: float | None
+    sharpe: float | None
+    outcome: TrialOutcome | None
 
 
 def run_trial(
