@@ -12,7 +12,9 @@ as ``ssots tune`` runs them (``jobs.studies.run_study``: a local job manager and
 loops once, as a server does at its first job). A study's time is from its start until its
 last trial ended (the refit of the best trial, its one test evaluation, is not timed).
 Optuna's reference uses the same seeded TPE sampler, an in-memory storage and the same
-intermediate reports. The figures are on the last line.
+intermediate reports, and runs at a worker's niceness and thread budget (the workers yield
+the CPU to the API process; on a machine busy with other work an un-niced reference would
+measure that, not the scheduling). The figures are on the last line.
 
     python benchmarks/bench_tune.py [--trials 20] [--epochs 3000]
 """
@@ -28,9 +30,11 @@ from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+from ssots._threads import limit_threads, threads_per_worker
 from ssots.config import Settings
 from ssots.data import demo
 from ssots.jobs.studies import run_study
+from ssots.jobs.worker import WORKER_NICENESS
 from ssots.objective import trial_value
 from ssots.services.datasets import register_file
 from ssots.services.tuning import make_sampler, suggest
@@ -116,6 +120,9 @@ def main() -> None:
             settings, StudySpec.build(**{**base, "trials": args.trials, "parallel": 2})
         )
         print(f"  --parallel 2: {two:.1f} s ({args.trials / two:.2f} trials/s)")
+        # Under the same conditions as a worker process: its niceness and thread budget.
+        os.nice(WORKER_NICENESS)
+        limit_threads(threads_per_worker(1))
         reference = optuna_in_process(
             StudySpec.build(**{**base, "trials": args.trials, "parallel": 1}), frame
         )

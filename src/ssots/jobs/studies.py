@@ -63,7 +63,11 @@ def create_study(studies: StudyStore, settings: Settings, spec: StudySpec) -> St
     record = studies.create(
         spec=spec.model_dump(mode="json"), objective=spec.objective, direction=spec.direction
     )
-    create_optuna_study(settings, record.optuna_name, spec)
+    try:
+        create_optuna_study(settings, record.optuna_name, spec)
+    except BaseException:
+        studies.delete(record.id)  # a refused study leaves no row behind
+        raise
     return record
 
 

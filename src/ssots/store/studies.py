@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import func, select, update
 
 from ssots.errors import ConflictError, NotFoundError
@@ -170,6 +171,12 @@ class StudyStore:
                 )
             )
         return self.get(study_id)
+
+    def delete(self, study_id: str) -> None:
+        """Remove a study and its trial rows (a study whose creation failed)."""
+        with self.database.session() as session:
+            session.execute(sa_delete(StudyTrialRow).where(StudyTrialRow.study_id == study_id))
+            session.execute(sa_delete(StudyRow).where(StudyRow.id == study_id))
 
     def get(self, study_id: str) -> StudyRecord:
         """The study ``study_id``.
