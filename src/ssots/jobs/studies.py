@@ -43,7 +43,13 @@ from ssots.services.tuning import (
 )
 from ssots.spec import JobStatus
 from ssots.store.jobs import JobStore, now
-from ssots.store.studies import StudyRecord, StudyStore, TrialRecord
+from ssots.store.studies import (
+    StudyRecord,
+    StudyStore,
+    TrialRecord,
+    new_study_id,
+    optuna_name,
+)
 from ssots.tuning import StudySpec, StudyStatus
 
 if TYPE_CHECKING:
@@ -60,15 +66,14 @@ StudyEnded = Callable[[StudyRecord], None]
 def create_study(studies: StudyStore, settings: Settings, spec: StudySpec) -> StudyRecord:
     """Record a new study and create its Optuna side; the coordinator starts its trials
     at its next round."""
-    record = studies.create(
-        spec=spec.model_dump(mode="json"), objective=spec.objective, direction=spec.direction
+    study_id = new_study_id()
+    create_optuna_study(settings, optuna_name(study_id), spec)  # before the coordinator sees it
+    return studies.create(
+        study_id=study_id,
+        spec=spec.model_dump(mode="json"),
+        objective=spec.objective,
+        direction=spec.direction,
     )
-    try:
-        create_optuna_study(settings, record.optuna_name, spec)
-    except BaseException:
-        studies.delete(record.id)  # a refused study leaves no row behind
-        raise
-    return record
 
 
 class StudyCoordinator:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -111,6 +112,11 @@ def _storage(url: str, options: str, existing: bool) -> optuna.storages.RDBStora
     return optuna.storages.RDBStorage(url, engine_kwargs=json.loads(options))
 
 
+_STORAGE_LOCK = threading.Lock()
+"""One thread at a time opens a storage: two creating the tables of a new file at once
+would collide (the API's handlers and the job manager's coordinator share a process)."""
+
+
 def optuna_storage(settings: Settings, *, existing: bool = False) -> optuna.storages.RDBStorage:
     """Optuna's RDB storage for ``settings`` (one per process and database), its tables
     created and their schema checked; with ``existing`` (a trial's worker) neither, which
@@ -118,7 +124,8 @@ def optuna_storage(settings: Settings, *, existing: bool = False) -> optuna.stor
     import json
 
     url, options = optuna_url(settings)
-    return _storage(url, json.dumps(options, sort_keys=True), existing)
+    with _STORAGE_LOCK:
+        return _storage(url, json.dumps(options, sort_keys=True), existing)
 
 
 def make_sampler(spec: StudySpec) -> optuna.samplers.BaseSampler:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete as sa_delete
 from sqlalchemy import func, select, update
 
 from ssots.errors import ConflictError, NotFoundError
@@ -23,10 +22,28 @@ from ssots.store.db import Database
 from ssots.store.jobs import now
 from ssots.store.tables import JobRow, StudyRow, StudyTrialRow
 
-__all__ = ["OpenTrial", "StudyNotFoundError", "StudyRecord", "StudyStore", "TrialRecord"]
+__all__ = [
+    "OpenTrial",
+    "StudyNotFoundError",
+    "StudyRecord",
+    "StudyStore",
+    "TrialRecord",
+    "new_study_id",
+    "optuna_name",
+]
 
 RUNNING, REFITTING = "running", "refitting"
 FINAL = ("finished", "stopped", "failed")
+
+
+def new_study_id() -> str:
+    """A fresh study id (16 hex digits)."""
+    return uuid.uuid4().hex[:16]
+
+
+def optuna_name(study_id: str) -> str:
+    """The name of study ``study_id``'s Optuna study."""
+    return f"ssots-{study_id}"
 
 
 class StudyNotFoundError(NotFoundError):
@@ -151,14 +168,16 @@ class StudyStore:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    def create(self, *, spec: dict[str, Any], objective: str, direction: str) -> StudyRecord:
-        """Record a new running study with the settings ``spec`` (a ``StudySpec`` dump)."""
-        study_id = uuid.uuid4().hex[:16]
+    def create(
+        self, *, study_id: str, spec: dict[str, Any], objective: str, direction: str
+    ) -> StudyRecord:
+        """Record a new running study ``study_id`` (``new_study_id``) with the settings
+        ``spec`` (a ``StudySpec`` dump); its Optuna study is ``optuna_name(study_id)``."""
         with self.database.session() as session:
             session.add(
                 StudyRow(
                     id=study_id,
-                    optuna_name=f"ssots-{study_id}",
+                    optuna_name=optuna_name(study_id),
                     status=RUNNING,
                     objective=objective,
                     direction=direction,
@@ -171,12 +190,6 @@ class StudyStore:
                 )
             )
         return self.get(study_id)
-
-    def delete(self, study_id: str) -> None:
-        """Remove a study and its trial rows (a study whose creation failed)."""
-        with self.database.session() as session:
-            session.execute(sa_delete(StudyTrialRow).where(StudyTrialRow.study_id == study_id))
-            session.execute(sa_delete(StudyRow).where(StudyRow.id == study_id))
 
     def get(self, study_id: str) -> StudyRecord:
         """The study ``study_id``.
