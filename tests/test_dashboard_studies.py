@@ -30,10 +30,11 @@ def test_a_study_from_the_form_runs_live_and_registers_its_best(tab: Tab) -> Non
     page.get_by_role("button", name="Start study").click()
     page.wait_for_url("**/studies/*")
     page.locator("[data-el=status][data-status=finished]").wait_for(timeout=180_000)
-    page.locator("[data-el=fig-history].js-plotly-plot").wait_for()
-    for name in FIGURES:
-        drawn = page.eval_on_selector(f"[data-el=fig-{name}]", "el => (el.data || []).length")
-        assert drawn >= 1, name
+    page.wait_for_function(  # a function, not an expression: the pages' CSP forbids eval
+        "names => names.every(n => document.querySelector(`[data-el=fig-${n}]`).data?.length)",
+        arg=list(FIGURES),
+        timeout=60_000,
+    )
     rows = page.locator("[data-trial]")
     assert rows.count() == 4
     page.locator("[data-el=sort-value]").click()  # descending

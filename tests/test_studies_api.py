@@ -151,9 +151,10 @@ def test_kill_9_mid_study_then_restart_resumes_and_finishes(tmp_path: Path) -> N
     from test_serve import _processes_of
 
     home = tmp_path / "home"
-    body = {"trials": 6, "parallel": 2, "epochs": 400, "objective": "val_rank_ic",
+    body = {"trials": 6, "parallel": 2, "epochs": 300, "objective": "val_rank_ic", "prune": False,
             "space": {"lr": {"type": "float", "low": 0.01, "high": 0.5, "log": True},
-                      "patience": {"type": "categorical", "choices": [400]}}}  # fmt: skip
+                      "patience": {"type": "categorical", "choices": [300]},
+                      "batch_size": {"type": "categorical", "choices": [16]}}}  # fmt: skip
     server = Server(home, workers=2)
     study_id = server.client.post("/api/studies", json=body).json()["id"]
 
@@ -179,12 +180,17 @@ def test_kill_9_mid_study_then_restart_resumes_and_finishes(tmp_path: Path) -> N
     for number, value in kept.items():  # completed trials are kept as they were
         assert by_number[number]["state"] == "complete"
         assert by_number[number]["value"] == value
+    retried = 0
     for number, params in lost.items():  # running ones failed, their settings ran again
+        if by_number[number]["state"] == "complete":  # its job ended just before the kill
+            continue
         assert by_number[number]["state"] == "fail"
         assert by_number[number]["retried"] is True
         (retry,) = [trial for trial in trials if trial["retry_of"] == number]
         assert retry["params"] == params
         assert retry["state"] in ("complete", "pruned")
+        retried += 1
+    assert retried >= 1
     counted = [trial for trial in trials if not trial["retried"]]
     assert sum(trial["state"] in ("complete", "pruned") for trial in counted) == 6
 
