@@ -70,6 +70,14 @@ def test_the_earlier_dashboards_body_trains_for_real(finished: dict[str, Any]) -
     assert finished["elapsedSeconds"] > 0
 
 
+def test_a_finished_job_states_its_verdict(client: TestClient, finished: dict[str, Any]) -> None:
+    job = client.get(f"/api/jobs/{finished['jobId']}").json()
+    evidence = job["result"]["evidence"]
+    assert finished["verdict"] == job["verdict"] == f"test split: {evidence['verdict']}"
+    assert "evidence of skill: rank IC" in finished["verdict"]
+    assert evidence["test"]["intervals"]["raw_rank_ic"]["low"] is not None
+
+
 def test_weights_file_matches_the_job(client: TestClient, finished: dict[str, Any]) -> None:
     job = client.get(f"/api/jobs/{finished['jobId']}").json()
     assert job["status"] == "succeeded"

@@ -25,6 +25,7 @@ from browser_support import (
     screenshot,
 )
 from ssots.artifacts import weights_document
+from ssots.evidence import headline
 from ssots.services.training import train_run
 from ssots.spec import RunSpec
 from ssots.web import create_app
@@ -282,6 +283,15 @@ def assert_results(tab: Tab, job_id: str) -> dict[str, float]:
         ruin is not None for ruin in ruined.values()
     )
     assert page.get_attribute("[data-el=download]", "href") == f"/api/jobs/{job_id}/weights"
+    verdict = page.locator("[data-el=evidence] [data-el=verdict]")
+    assert verdict.inner_text() == job["verdict"]
+    assert "evidence of skill: rank IC" in verdict.inner_text()
+    skill = job["result"]["evidence"]["skill"]
+    assert verdict.get_attribute("data-skill") == str(skill).lower()
+    evidence_rows = page.locator("[data-el=evidence-table] tbody tr")
+    assert evidence_rows.count() == 7
+    assert "[" in evidence_rows.first.locator("td").nth(1).inner_text()  # an interval
+    assert page.locator("[data-el=evidence-pooled]").is_hidden()
     return metrics
 
 
@@ -525,7 +535,10 @@ def test_job_page_shows_the_walk_forward_folds(tab: Tab) -> None:
     wait_finished(tab.server.client, job_id)
     detail = tab.server.client.get(f"/api/jobs/{job_id}").json()
     spec = RunSpec(dataset="demo", demo_days=400, epochs=10, walk_forward=3)
-    detail["result"]["walk_forward"] = weights_document(train_run(spec))["walk_forward"]
+    document = weights_document(train_run(spec))
+    detail["result"]["walk_forward"] = document["walk_forward"]
+    detail["result"]["evidence"] = document["evidence"]
+    detail["verdict"] = headline(document)
     tab.page.route(f"**/api/jobs/{job_id}", lambda route: route.fulfill(json=detail))
     page = tab.open(f"/jobs/{job_id}")
     page.wait_for_selector("[data-el=walk-forward]:not([hidden])")
@@ -533,6 +546,11 @@ def test_job_page_shows_the_walk_forward_folds(tab: Tab) -> None:
     assert rows.count() == 3
     assert rows.first.locator("th").inner_text() == "1"
     assert "of 3 folds" in page.inner_text("[data-el=walk-forward-summary]")
+    verdict = page.inner_text("[data-el=evidence] [data-el=verdict]")
+    assert verdict.startswith("walk-forward, 3 folds pooled: ")
+    assert "by fold: rank IC" in verdict
+    assert page.locator("[data-el=evidence-pooled-table] tbody tr").count() == 7
+    assert page.locator("[data-el=evidence-folds-table] tbody tr").count() == 3
     tab.shot("job-walk-forward")
 
 

@@ -104,6 +104,13 @@ def test_compare_two_runs_from_the_jobs_page(tab: Tab) -> None:  # noqa: F811
     assert all(t["points"] > 10 for t in equity)
     assert len(traces(tab, "params-chart")) == 2
     assert page.locator("[data-el=params] tbody tr").count() == 13
+    evidence = page.locator("[data-el=evidence] tbody tr")
+    assert evidence.count() == 2
+    for row in evidence.all():
+        lines = row.locator("[data-el=verdict]").all_inner_texts()
+        assert len(lines) == 2  # the recorded verdict and the one with BH across the runs
+        assert all("evidence of skill: rank IC" in line for line in lines)
+        assert "BH-adjusted" in lines[1]
     tab.shot("compare-runs")
 
 
@@ -126,6 +133,8 @@ def test_promote_a_version_to_champion_and_roll_it_back(tab: Tab) -> None:  # no
     page.wait_for_url(f"**/models/{MODEL}")
     page.wait_for_load_state("networkidle")
     assert page.locator("[data-version-row]").count() == 2
+    for verdict in page.locator("[data-version-row] [data-el=verdict]").all_inner_texts():
+        assert "evidence of skill: rank IC" in verdict
     assert len(traces(tab, "metrics-chart")) >= 1
     page.locator("[data-promote='1']").click()
     page.wait_for_selector("[data-el=alias-champion]:text('v1')")

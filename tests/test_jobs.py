@@ -165,7 +165,8 @@ def test_attempt_succeeds_with_results_and_weights_file(store: JobStore, setting
     assert row.result["parameters"] == document["parameters"]
     assert "history" not in row.result
     assert "path" not in row.result["data"]
-    assert set(row.summary) == {"metrics", "baselines", "dimensions", "parameters"}
+    assert set(row.summary) == {"metrics", "baselines", "dimensions", "parameters", "evidence"}
+    assert row.summary["evidence"]["verdict"] == document["evidence"]["verdict"]
     kinds = [event.kind for event in store.events_after(job_id, 0, limit=5000)]
     assert kinds.count("epoch") == len(document["history"])
     assert kinds[0] == "stage"

@@ -3,8 +3,10 @@ needed to use it on new data (normaliser, calibration map, strategy, label setti
 to judge it (metrics, baselines, loss history, data provenance, the test-split backtest
 with equity curves and, when asked for, the walk-forward folds).
 
-Schema 2 added ``calibration`` (MODEL.md section 5b). Files of schema 1 still load: they
-have no map, so their calibrated Q is the raw Q (the identity)."""
+Schema 2 added ``calibration`` (MODEL.md section 5b), and later the optional ``evidence``
+section (``ssots.evidence.run_evidence``: intervals, tests against no skill, the verdict);
+a schema 2 file without it still loads, and readers show "no evidence recorded". Files of
+schema 1 still load: they have no map, so their calibrated Q is the raw Q (the identity)."""
 
 from __future__ import annotations
 
@@ -64,6 +66,7 @@ def weights_document(result: RunResult) -> dict[str, Any]:
         "data": result.dataset,
         "backtest": result.backtest.to_dict(),
         "walk_forward": result.walk_forward,
+        "evidence": result.evidence,
     }
 
 

@@ -136,9 +136,7 @@ def _unstopped(
     side = held[starts]
     entry = close[starts]
     exits = np.append(starts[1:], len(held) - 1)
-    exit_ratio = close[exits] / entry
-    exit_fee = np.abs(side) * cost * exit_ratio / (1.0 + cost)
-    growth = _marked(side, exit_ratio, cost) - exit_fee
+    growth = trade_growth(side, close[exits] / entry, cost)
     entry_equity = np.concatenate(([1.0], np.cumprod(growth)[:-1]))
     equity = entry_equity[run_of_bar] * _marked(side[run_of_bar], close / entry[run_of_bar], cost)
     held_into = np.maximum(run_of_bar - changed, 0)  # the run each bar's close starts in
@@ -147,10 +145,72 @@ def _unstopped(
     return equity, mark, growth, side
 
 
+def trade_growth(side: np.ndarray, exit_ratio: np.ndarray, cost: float) -> np.ndarray:
+    """Gross growth factor of trades (equity after the exit over equity before the entry,
+    both commissions paid) from their side (+1, -1; 0 for a flat run: 1) and ``exit_ratio``
+    = exit price / entry price: the one formula of a trade's result, which the books and
+    the trade list (``ssots.trades``) share."""
+    exit_fee = np.abs(side) * cost * exit_ratio / (1.0 + cost)
+    return _marked(side, exit_ratio, cost) - exit_fee
+
+
 def _marked(side: np.ndarray, price_ratio: np.ndarray, cost: float) -> np.ndarray:
     """Equity of a trade relative to its entry equity, marked at ``price_ratio`` = price /
     entry price, after the entry commission and before the exit commission."""
     return 1.0 + (side * (price_ratio - 1.0) - np.abs(side) * cost) / (1.0 + cost)
+
+
+def equity_paths(
+    close: np.ndarray,
+    positions: np.ndarray,
+    cost: float,
+    ruin_floor: float = DEFAULT_RUIN_FLOOR,
+) -> np.ndarray:
+    """The equity of many books on the same bars at once: row i is ``simulate(close,
+    positions[i], cost, ruin_floor).equity`` (same accounting, the last bar forced flat),
+    computed for all rows together; a row whose equity touches the floor is simulated
+    again with ``simulate`` (a mark at or below the floor implies equity there too).
+
+    Args:
+        close: close prices of the n bars, all positive.
+        positions: shape (k, n), each entry -1, 0 or +1.
+        cost: commission plus slippage as a fraction of traded value.
+        ruin_floor: as ``simulate``.
+
+    Returns:
+        Equity, shape (k, n).
+    """
+    close = np.asarray(close, dtype=np.float64)
+    held = np.array(positions, dtype=np.float64, ndmin=2)
+    held[:, -1] = 0.0
+    n = close.size
+    changed = np.ones(held.shape, dtype=bool)
+    changed[:, 1:] = held[:, 1:] != held[:, :-1]
+    bar = np.arange(n)
+    began = np.maximum.accumulate(np.where(changed, bar, 0), axis=1)
+    entry = close[began]
+    # the growth of the run that ends where the next one begins (1 elsewhere)
+    before = np.zeros(held.shape)
+    before[:, 1:] = held[:, :-1]
+    entry_before = np.ones(held.shape)
+    entry_before[:, 1:] = entry[:, :-1]
+    ratio = close / entry_before
+    ended = _marked(before, ratio, cost) - np.abs(before) * cost * ratio / (1.0 + cost)
+    growth = np.where(changed, ended, 1.0)
+    growth[:, 0] = 1.0
+    equity = np.cumprod(growth, axis=1) * _marked(held, close / entry, cost)
+    for row in np.flatnonzero(equity.min(axis=1) <= ruin_floor):
+        equity[row] = simulate(close, held[row], cost, ruin_floor).equity
+    return equity
+
+
+def bar_returns(equity: np.ndarray) -> np.ndarray:
+    """Bar-to-bar returns of equity (the first one from the starting 1; 0 after a
+    ruined book's equity reached 0), along the last axis: what ``book_metrics``'s
+    Sharpe and Sortino are computed from."""
+    equity = np.asarray(equity, dtype=np.float64)
+    previous = np.concatenate((np.ones((*equity.shape[:-1], 1)), equity[..., :-1]), axis=-1)
+    return np.divide(equity, previous, out=np.ones_like(equity), where=previous > 0) - 1.0
 
 
 def _checked_inputs(
@@ -204,8 +264,7 @@ def book_metrics(book: Book, times: pd.DatetimeIndex) -> dict[str, float | int |
     without trades, CAGR of a short span) is None. A ruined book's trades end at its ruin
     bar (``simulate``)."""
     equity = book.equity
-    previous = np.concatenate(([1.0], equity[:-1]))
-    returns = np.divide(equity, previous, out=np.ones_like(equity), where=previous > 0) - 1.0
+    returns = bar_returns(equity)
     scale = math.sqrt(periods_per_year(times))
     peak = np.maximum.accumulate(np.concatenate(([1.0], equity)))[1:]
     trades = book.trade_returns
@@ -243,7 +302,10 @@ def q_filtered(direction: np.ndarray, q: np.ndarray, threshold: float) -> np.nda
 
 @dataclass(frozen=True)
 class BacktestResult:
-    """The three books of one backtest with their settings and metrics."""
+    """The three books of one backtest with their settings and metrics, and the series
+    they were simulated from (``close``, the strategy's ``direction``, the raw ``q`` the
+    filter thresholds; None when built by hand without them), from which
+    ``ssots.trades.trade_list`` lists the strategy's calls."""
 
     times: pd.DatetimeIndex
     threshold: float
@@ -252,6 +314,14 @@ class BacktestResult:
     books: dict[str, Book]
     metrics: dict[str, dict[str, float | int | None]]
     ruin_floor: float = DEFAULT_RUIN_FLOOR
+    close: np.ndarray | None = None
+    direction: np.ndarray | None = None
+    q: np.ndarray | None = None
+
+    @property
+    def cost(self) -> float:
+        """Fee plus slippage per unit of position change, as a fraction of traded value."""
+        return (self.fee_bp + self.slippage_bp) / 10_000.0
 
     def ruined(self) -> dict[str, dict[str, Any] | None]:
         """Per book: None, or where it was ruined: ``{"bar": row, "time": ISO time}``."""
@@ -338,4 +408,7 @@ def backtest(
         books=books,
         metrics={name: book_metrics(book, times) for name, book in books.items()},
         ruin_floor=float(ruin_floor),
+        close=np.asarray(close, dtype=np.float64),
+        direction=positions["strategy"],
+        q=np.asarray(q, dtype=np.float64),
     )

@@ -11,6 +11,11 @@
 | SSOTS_ALLOWED_HOSTS | more `Host` names the server answers (comma-separated) | none |
 | SSOTS_MAX_STREAMS | most open event streams (SSE) in total | 100 |
 | SSOTS_MAX_STREAMS_PER_CLIENT | most open event streams per client address | 10 |
+| SSOTS_WEBHOOK_KEY | Fernet key encrypting webhook secrets (shared by servers) | home file |
+| SSOTS_WEBHOOK_ALLOW_PRIVATE | 1: webhooks may target private and loopback addresses | 0 |
+| SSOTS_WEBHOOK_RETRY_SCALE | factor on the webhook retry delays (tests shrink them) | 1 |
+| SSOTS_SCHEDULE_MISFIRE_GRACE | seconds after a fire time within which it counts as on time | 60 |
+| SSOTS_SCHEDULER | 0: this server runs no scheduler and no webhook sender | 1 |
 
 ``Settings`` is a pydantic-settings model: each field reads the variable ``SSOTS_<NAME>``
 (an empty variable counts as unset). Build it with ``Settings.from_env()``, which turns
@@ -24,7 +29,14 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import PositiveInt, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -49,6 +61,11 @@ _EXPECTED = {
     "allowed_hosts": ("comma-separated host names", "ssots.example.org,192.168.1.10"),
     "max_streams": ("a whole number >= 1", "100"),
     "max_streams_per_client": ("a whole number >= 1", "10"),
+    "webhook_key": ("a Fernet key", "the output of `ssots webhooks key`"),
+    "webhook_allow_private": ("1 or 0", "1"),
+    "webhook_retry_scale": ("a number > 0", "1"),
+    "schedule_misfire_grace": ("a whole number >= 1", "60"),
+    "scheduler": ("1 or 0", "0"),
 }
 """Field -> what its variable must hold and an example, for error messages."""
 
@@ -101,6 +118,16 @@ class Settings(BaseSettings):
     """Most event streams open at once; beyond it the API answers 429."""
     max_streams_per_client: PositiveInt = 10
     """Most event streams one client address holds open at once."""
+    webhook_key: SecretStr | None = None
+    """Key encrypting webhook secrets at rest; None: the key file in ``home``."""
+    webhook_allow_private: bool = False
+    """Webhooks may target private, loopback and link-local addresses."""
+    webhook_retry_scale: PositiveFloat = 1.0
+    """Factor on every webhook retry delay (1: the Standard Webhooks schedule)."""
+    schedule_misfire_grace: PositiveInt = 60
+    """Seconds after a fire time within which firing it counts as on time."""
+    scheduler: bool = True
+    """Run the scheduler and the webhook sender in this server."""
 
     @classmethod
     def settings_customise_sources(
@@ -199,7 +226,7 @@ def variable(field: str) -> str:
 def _parameter_error(exc: ValidationError) -> ParameterError:
     error: dict[str, Any] = exc.errors(include_url=False)[0]
     field = str(error["loc"][0]) if error["loc"] else ""
-    if field == "api_token":  # a secret: its message never shows the value
+    if field in ("api_token", "webhook_key"):  # a secret: its message never shows the value
         reason = error["ctx"]["error"] if error["type"] == "value_error" else "must be text"
         return ParameterError(f"`{variable(field)}` {reason}")
     rule, example = _EXPECTED.get(field, ("valid", ""))

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ssots import evaluate, features, splits, strategies
+from ssots import evaluate, evidence, features, splits, strategies
 from ssots.backtest import BacktestResult, backtest
 from ssots.data.market import check_gaps
 from ssots.errors import DataError, ParameterError
@@ -72,7 +72,8 @@ class RunResult:
     ``metrics`` judge the calibrated Q on the test split and add ``raw_rank_ic``, the raw
     Q's rank IC; ``backtest`` trades the test split on the raw Q (MODEL.md section 7);
     ``walk_forward`` is the ``walk_forward`` function's report when the spec asks for
-    folds, else None.
+    folds, else None; ``evidence`` is ``evidence.run_evidence``: intervals, tests against
+    no skill and the verdict of the test split and of the walk-forward folds pooled.
     """
 
     spec: RunSpec
@@ -89,6 +90,7 @@ class RunResult:
     backtest: BacktestResult
     walk_forward: dict[str, Any] | None = None
     split_dates: dict[str, dict[str, str]] = field(default_factory=dict)
+    evidence: dict[str, Any] | None = None
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def weights(self) -> dict[str, float]:
@@ -132,6 +134,12 @@ def run(
     baselines = _baselines(prepared, spec.seed)
     trading = _backtest_test_rows(prepared, raw, spec)
     folds = walk_forward(prepared, spec, emit) if spec.walk_forward else None
+    emit(stage_event("weighing the evidence"))
+    test_evidence = evidence.block_evidence(
+        _test_block(prepared, calibration(raw), raw, trading), seed=spec.seed
+    )
+    pooled = None if folds is None else folds["aggregate"]["evidence"]
+    run_evidence = evidence.run_evidence(test_evidence, pooled, spec.walk_forward)
     return RunResult(
         spec=spec,
         dataset=_provenance(frame, source),
@@ -147,6 +155,22 @@ def run(
         backtest=trading,
         walk_forward=folds,
         split_dates=prepared.split_dates(),
+        evidence=run_evidence,
+    )
+
+
+def _test_block(
+    prepared: PreparedData, calibrated: np.ndarray, raw: np.ndarray, trading: BacktestResult
+) -> evidence.TestBlock:
+    """The test rows of ``prepared`` with their Q and backtest, for ``evidence``."""
+    test = _rows(prepared.split.test)
+    return evidence.TestBlock(
+        y=prepared.y[test],
+        calibrated=calibrated[test],
+        raw=raw[test],
+        close=prepared.close[test],
+        direction=prepared.direction[test],
+        backtest=trading,
     )
 
 
@@ -277,11 +301,13 @@ def walk_forward(
     Returns:
         JSON-ready ``{"folds": [...], "aggregate": {...}}``. Each fold has ``fold``, the
         ``train`` / ``validation`` / ``test`` row ranges ``[start, stop)``, ``best_epoch``,
-        ``calibration`` (the fold's map, ``Calibration.to_dict``), ``metrics`` and
-        ``backtest`` (without curves). The aggregate has the ``metrics`` of
-        all test rows pooled, ``mean_r2``, ``mean_sharpe`` and total ``trades`` per book,
-        and ``q_filter_beats_strategy``: folds whose Q-filtered Sharpe is above the
-        strategy's (an undefined Sharpe, a book that never moved, counts as 0).
+        ``calibration`` (the fold's map, ``Calibration.to_dict``), ``metrics``,
+        ``backtest`` (without curves) and ``evidence`` (``evidence.block_evidence``). The
+        aggregate has the ``metrics`` of all test rows pooled, ``mean_r2``,
+        ``mean_sharpe`` and total ``trades`` per book, ``q_filter_beats_strategy``: folds
+        whose Q-filtered Sharpe is above the strategy's (an undefined Sharpe, a book that
+        never moved, counts as 0), and ``evidence``: ``evidence.pooled_evidence`` of the
+        folds' test blocks.
 
     Raises:
         ParameterError: ``spec.walk_forward`` is not set.
@@ -300,7 +326,7 @@ def walk_forward(
         )
     except ParameterError as exc:
         raise DataError(str(exc)) from None
-    folds, tested = [], []
+    folds, tested, blocks = [], [], []
     for number, split in enumerate(fold_splits, start=1):
         emit(stage_event(f"walk-forward fold {number} of {len(fold_splits)}"))
         fold = with_split(prepared, split)
@@ -309,6 +335,8 @@ def walk_forward(
         calibrated = calibration(raw)
         test = _rows(split.test)
         tested.append((fold.y[test], calibrated[test], raw[test]))
+        trading = _backtest_test_rows(fold, raw, spec)
+        blocks.append(_test_block(fold, calibrated, raw, trading))
         folds.append(
             {
                 "fold": number,
@@ -316,10 +344,13 @@ def walk_forward(
                 "best_epoch": trained.best_epoch,
                 "calibration": calibration.to_dict(),
                 "metrics": _test_metrics(fold, calibrated, raw),
-                "backtest": _backtest_test_rows(fold, raw, spec).to_dict(max_points=None),
+                "backtest": trading.to_dict(max_points=None),
+                "evidence": evidence.block_evidence(blocks[-1], seed=spec.seed + number),
             }
         )
-    return {"folds": folds, "aggregate": _walk_forward_aggregate(folds, tested)}
+    aggregate = _walk_forward_aggregate(folds, tested)
+    aggregate["evidence"] = evidence.pooled_evidence(blocks, seed=spec.seed)
+    return {"folds": folds, "aggregate": aggregate}
 
 
 def _walk_forward_aggregate(

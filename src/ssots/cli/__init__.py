@@ -11,10 +11,13 @@ that need them, so ``ssots --help``, ``data list``, ``data inspect`` and ``expor
 from __future__ import annotations
 
 from ssots._threads import available_cores, limit_threads
-from ssots.cli import backtest, data, models, runs, serve, train, tune
+from ssots.cli import backtest, data, models, runs, schedules, serve, train, tune, webhooks
 from ssots.cli._app import app
 
-__all__ = ["app", "backtest", "data", "main", "models", "runs", "serve", "train", "tune"]
+__all__ = [
+    "app", "backtest", "data", "main", "models", "runs", "schedules", "serve", "train", "tune",
+    "webhooks",
+]
 
 
 def main() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -9,6 +12,7 @@ from rich import box
 from rich.table import Table
 
 from ssots.cli._app import app, console, err_console
+from ssots.errors import ParameterError
 from ssots.spec import DEFAULT_FEE_BP, DEFAULT_RUIN_FLOOR
 
 BOOK_TITLES = {"strategy": "strategy", "q_filtered": "Q-filtered", "buy_and_hold": "buy & hold"}
@@ -49,19 +53,30 @@ def backtest_command(
             help="Trade every bar, the model's training rows too (in-sample: flatters it).",
         ),
     ] = False,
+    trades: Annotated[
+        Path | None,
+        typer.Option(
+            "--trades",
+            help="Also write the trade list as CSV to this file: every call of the strategy "
+            "with entry and exit, side, return, bars held, and whether the Q-filter took it.",
+        ),
+    ] = None,
 ) -> None:
     """Backtest a saved model on any dataset: the strategy, the strategy filtered by the
     Q-score and buy and hold, scored with the stored normaliser (nothing is refitted).
 
     By default only bars from the model's validation block on (by the split dates in the
-    weights file) are traded; `--all-rows` trades the training rows too.
+    weights file) are traded; `--all-rows` trades the training rows too. `--trades FILE`
+    writes the trade list (the columns of GET /api/jobs/{id}/trades?format=csv).
 
-    Example: ssots backtest --weights weights.json --dataset prices.csv --fee 5
+    Example: ssots backtest --weights weights.json --dataset prices.csv --trades trades.csv
     """
     from ssots.config import Settings
     from ssots.services.datasets import resolve
     from ssots.services.models import resolve_weights
 
+    if trades is not None:
+        check_target(trades, "the trade list")  # before the work, not after it
     settings = Settings.from_env()
     saved = resolve_weights(weights, settings)
     frame = resolve(dataset, settings).frame
@@ -75,6 +90,66 @@ def backtest_command(
     if all_rows:
         err_console.print(all_rows_warning(saved, scored))
     console.print(backtest_table(result.to_dict(max_points=None), saved.strategy))
+    if trades is not None:
+        from ssots.trades import trade_list
+
+        listed = trade_list(result)
+        write_text(trades, listed.to_csv(), "the trade list")
+        counts = listed.counts()
+        ruined = f", {counts['ruined']:,} after its book's ruin" if counts["ruined"] else ""
+        console.print(
+            f"Trade list: {len(listed):,} trades of {counts['calls']:,} calls "
+            f"({counts['taken']:,} taken by the Q-filter, {counts['skipped']:,} skipped{ruined}) "
+            f"written to {trades}"
+        )
+
+
+def check_target(path: Path, what: str) -> None:
+    """Refuse a path that can never be written as a file: a folder, or one under a file.
+
+    Raises:
+        ParameterError: saying which.
+    """
+    try:
+        if path.is_dir():
+            raise ParameterError(
+                f"cannot write {what} to {path}: it is a directory; pass a file name"
+            )
+        folder = next((parent for parent in path.parents if parent.exists()), None)
+    except OSError as exc:
+        raise _unwritable(path, what, exc) from None
+    if folder is not None and not folder.is_dir():
+        raise ParameterError(f"cannot write {what} to {path}: {folder} is a file, not a folder")
+
+
+def _unwritable(path: Path, what: str, exc: OSError) -> ParameterError:
+    reason = (exc.strerror or type(exc).__name__).lower()
+    return ParameterError(
+        f"cannot write {what} to {path}: {reason}; pass a path in a writable folder"
+    )
+
+
+def write_text(path: Path, text: str, what: str) -> None:
+    """Write ``text`` to ``path`` atomically (a scratch file beside it, then a rename), so a
+    failure leaves the old file or none.
+
+    Raises:
+        ParameterError: the path is a directory or cannot be written (says why).
+    """
+    check_target(path, what)
+    temp_name = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        os.replace(temp_name, path)
+    except OSError as exc:
+        if temp_name is not None:
+            Path(temp_name).unlink(missing_ok=True)
+        raise _unwritable(path, what, exc) from None
 
 
 BLOCK_TITLES = {

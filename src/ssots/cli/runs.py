@@ -119,6 +119,9 @@ def show_command(
     for key, value in record.metrics.items():
         metrics.add_row(key, _number(value))
     console.print(metrics)
+    from ssots.evidence import headline
+
+    console.print(f"verdict: {headline(record.weights)}", highlight=False)
     if record.tags:
         console.print("tags: " + " ".join(f"{k}={v}" for k, v in record.tags.items()))
     if record.notes:
@@ -206,7 +209,8 @@ def compare_command(
     ] = False,
 ) -> None:
     """Compare runs: differing settings, metrics (best marked *), the 13 parameters with
-    deltas from the first run, and a warning when they used different data.
+    deltas from the first run, each run's verdict (and with Benjamini-Hochberg across the
+    compared runs), and a warning when they used different data.
 
     Example: ssots runs compare brisk-otter-042 calm-heron-007
     """
@@ -257,3 +261,9 @@ def print_comparison(comparison: dict[str, Any], *, json_output: bool) -> None:
         ]
         parameters.add_row(name, *cells)
     console.print(parameters)
+    by_id = {run["id"]: run["label"] for run in comparison["runs"]}
+    for item in comparison.get("evidence", []):
+        console.print(f"[bold]{by_id.get(item['id'], item['id'])}[/bold]: {item['verdict']}",
+                      highlight=False)
+        if item["adjusted_verdict"] is not None:
+            console.print(f"  across these runs: {item['adjusted_verdict']}", highlight=False)

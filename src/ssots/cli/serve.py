@@ -1,5 +1,5 @@
 """``ssots serve``: the REST API (and dashboard) under uvicorn, with the job manager and
-its local worker processes."""
+its local worker processes, the scheduler and the webhook sender."""
 
 from __future__ import annotations
 
@@ -48,8 +48,17 @@ def serve_command(
             "added to SSOTS_ALLOWED_HOSTS.",
         ),
     ] = None,
+    allow_private_targets: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-targets",
+            help="Let webhooks target private and loopback addresses "
+            "(SSOTS_WEBHOOK_ALLOW_PRIVATE=1).",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the API at http://HOST:PORT/api (docs at /docs) and run training jobs.
+    """Serve the API at http://HOST:PORT/api (docs at /docs), run training jobs, fire
+    schedules and send webhooks.
 
     Binds 127.0.0.1 by default. Any other host needs SSOTS_API_TOKEN (clients send
     `Authorization: Bearer <token>`) unless --insecure is given. Requests must name the
@@ -65,6 +74,8 @@ def serve_command(
     from ssots.web.security import allowed_hosts as host_names
 
     settings = Settings.from_env()
+    if allow_private_targets:
+        settings = settings.model_copy(update={"webhook_allow_private": True})
     extra = [name for option in allowed_hosts or () for name in option.split(",")]
     hosts = host_names([*settings.allowed_hosts, *extra], bind=host)
     if not is_loopback(host) and settings.api_token is None:

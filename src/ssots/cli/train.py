@@ -158,6 +158,19 @@ def _print_result(result: RunResult) -> None:
     console.print(backtest_table(result.backtest.to_dict(max_points=None), result.spec.strategy))
     if result.walk_forward is not None:
         console.print(walk_forward_table(result.walk_forward))
+    if result.evidence is not None:
+        _print_evidence(result.evidence)
+
+
+def _print_evidence(section: dict[str, Any]) -> None:
+    """The evidence tables (test split; walk-forward pooled) and the verdict line."""
+    from ssots.cli._evidence import evidence_table, verdict_text
+
+    console.print(evidence_table(section["test"], "Evidence on the test split"))
+    if section["walk_forward"] is not None:
+        pooled = section["walk_forward"]
+        console.print(evidence_table(pooled, "Evidence, walk-forward folds pooled"))
+    console.print(verdict_text(section))
 
 
 def _metrics_table(metrics: dict[str, float], baselines: dict[str, dict[str, float]]) -> Table:

@@ -4,7 +4,9 @@
   server left running;
 - ``LocalExecutor`` runs each attempt in its own process on this machine (``Executor`` is
   the seam for other executors);
-- ``worker`` runs ``pipeline.run`` inside the process and records events and results.
+- ``worker`` runs ``pipeline.run`` inside the process and records events and results;
+- ``scheduler`` holds the server's ``Scheduler`` (schedules fired once, scheduled runs
+  settled with their promotion) and ``WebhookSender`` (the outbox delivered).
 
 Rows and queries live in ``ssots.store.jobs``.
 """

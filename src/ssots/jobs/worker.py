@@ -24,6 +24,7 @@ from ssots.errors import SsotsError
 from ssots.events import Event
 from ssots.jobs.redact import redact
 from ssots.services.runs import record_run
+from ssots.services.schedules import scheduled_dataset
 from ssots.services.training import save_weights, train_run
 from ssots.spec import JobStatus, RunSpec
 from ssots.store import open_database
@@ -42,7 +43,7 @@ FLUSH_INTERVAL = 0.1
 """Seconds between a job's database writes: at most about 10 writes a second however fast
 epochs are; the epochs in between are written together."""
 
-SUMMARY_KEYS = ("metrics", "baselines", "dimensions", "parameters")
+SUMMARY_KEYS = ("metrics", "baselines", "dimensions", "parameters", "evidence")
 """The parts of the weights document a status poll shows."""
 
 WORKER_NICENESS = 5
@@ -154,7 +155,9 @@ def execute(attempt: Attempt, store: JobStore, settings: Settings) -> JobStatus 
     sink = JobEventWriter(store, attempt)
     try:
         spec = RunSpec.build(**attempt.spec)
-        result = train_run(spec, settings, sink, files=False)
+        job = store.get(attempt.job_id)
+        spec, files = scheduled_dataset(job.kind, job.request or {}, spec, settings)
+        result = train_run(spec, settings, sink, files=files)
         try:
             weights = settings.runs_dir / attempt.job_id / "weights.json"
             path, document = save_weights(result, weights)
@@ -194,7 +197,7 @@ def _job_results(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     result = {key: value for key, value in document.items() if key != "history"}
     result["data"] = {key: value for key, value in result["data"].items() if key != "path"}
     result["threads"] = thread_report()
-    summary = {key: document[key] for key in SUMMARY_KEYS}
+    summary = {key: document.get(key) for key in SUMMARY_KEYS}
     return {"result": result, "summary": summary}
 
 

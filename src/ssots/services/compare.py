@@ -35,6 +35,7 @@ class Comparable:
     history: list[dict[str, Any]]
     backtest: dict[str, Any]
     dataset: dict[str, Any]
+    evidence: dict[str, Any] | None = None
 
 
 def comparable_run(run: Any) -> Comparable:
@@ -53,6 +54,7 @@ def comparable_run(run: Any) -> Comparable:
             "start": run.dataset_start,
             "end": run.dataset_end,
         },
+        evidence=run.weights.get("evidence"),
     )
 
 
@@ -81,6 +83,7 @@ def comparable_version(version: Any) -> Comparable:
             "start": data.get("start"),
             "end": data.get("end"),
         },
+        evidence=weights.get("evidence"),
     )
 
 
@@ -105,6 +108,10 @@ def compare(items: list[Comparable], *, all_fields: bool = False) -> dict[str, A
         of the best value or None when all are equal), ``parameters`` (parameter -> values
         and ``deltas`` from the first), ``histories`` (per run: epoch, train_loss,
         val_loss), ``equity`` (per run: times and the Q-filtered book's equity),
+        ``evidence`` (per run: its recorded ``verdict`` with its scope, ``skill``, the
+        ranking test's ``p_value`` and, across the compared runs, the Benjamini-Hochberg
+        ``adjusted_p``, ``adjusted_verdict`` and ``adjusted_skill``; None values for a run
+        recorded without evidence),
         ``different_data`` (whether the data fingerprints differ) and ``warnings``.
 
     Raises:
@@ -172,6 +179,33 @@ def compare(items: list[Comparable], *, all_fields: bool = False) -> dict[str, A
             }
             for item in items
         ],
+        "evidence": _evidence(items),
         "different_data": different,
         "warnings": warnings,
     }
+
+
+def _evidence(items: list[Comparable]) -> list[dict[str, Any]]:
+    """Each item's verdict, and the verdicts with BH control across the items."""
+    from ssots.evidence import headline, headline_section, report_verdicts
+
+    sections = [
+        None if item.evidence is None else headline_section(item.evidence) for item in items
+    ]
+    adjusted = report_verdicts(sections)
+    out = []
+    for item, report in zip(items, adjusted, strict=True):
+        found = item.evidence
+        out.append(
+            {
+                "id": item.id,
+                "scope": None if found is None else found["scope"],
+                "verdict": headline({"evidence": found}),
+                "skill": None if found is None else found["skill"],
+                "p_value": None if report is None else report["p_value"],
+                "adjusted_p": None if report is None else report["adjusted_p"],
+                "adjusted_verdict": None if report is None else report["verdict"],
+                "adjusted_skill": None if report is None else report["skill"],
+            }
+        )
+    return out

@@ -21,6 +21,7 @@ from ssots.errors import ConflictError, NotFoundError, QueueFullError
 from ssots.spec import JobStatus
 from ssots.store.db import Database
 from ssots.store.tables import JobEventRow, JobRow
+from ssots.store.webhooks import enqueue_event
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = JobStatus
 INTERRUPTED = "interrupted by server restart"
@@ -125,6 +126,50 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def _job_event(session: Any, job_ids: Sequence[str]) -> None:
+    """A ``job.<status>`` event for each of ``job_ids`` that is final now, in the
+    session's transaction (the webhook outbox)."""
+    rows = session.execute(
+        select(
+            JobRow.id, JobRow.kind, JobRow.status, JobRow.dataset, JobRow.message,
+            JobRow.finished_at,
+        ).where(JobRow.id.in_(list(job_ids)))
+    ).all()
+    for row in rows:
+        if JobStatus(row.status).is_final:
+            enqueue_event(
+                session.connection(),
+                f"job.{row.status}",
+                {
+                    "job_id": row.id,
+                    "kind": row.kind,
+                    "status": str(row.status),
+                    "dataset": row.dataset,
+                    "message": row.message,
+                    "finished_at": None if row.finished_at is None else row.finished_at.isoformat(),
+                },
+            )
+
+
+def new_job(*, spec: dict[str, Any], request: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The columns of a new queued job (what ``JobStore.create`` inserts; a scheduler
+    inserts the same row inside its own transaction)."""
+    return {
+        "id": uuid.uuid4().hex[:16],
+        "kind": kind,
+        "status": QUEUED,
+        "dataset": spec["dataset"],
+        "request": request,
+        "spec": spec,
+        "created_at": now(),
+        "attempts": 0,
+        "epoch": 0,
+        "epochs": spec["epochs"],
+        "last_seq": 0,
+        "message": "waiting for a free worker",
+    }
+
+
 class JobStore:
     """Jobs in a database.
 
@@ -151,20 +196,7 @@ class JobStore:
         Raises:
             QueueFullError: the queue is full (no row was written).
         """
-        values: dict[str, Any] = {
-            "id": uuid.uuid4().hex[:16],
-            "kind": kind,
-            "status": QUEUED,
-            "dataset": spec["dataset"],
-            "request": request,
-            "spec": spec,
-            "created_at": now(),
-            "attempts": 0,
-            "epoch": 0,
-            "epochs": spec["epochs"],
-            "last_seq": 0,
-            "message": "waiting for a free worker",
-        }
+        values = new_job(spec=spec, request=request, kind=kind)
         columns = JOBS.c
         queued = select(func.count()).where(columns.status == QUEUED).scalar_subquery()
         source = select(*(literal(v, columns[k].type) for k, v in values.items())).where(
@@ -238,7 +270,7 @@ class JobStore:
         """
         moment = now()
         with self.database.session() as session:
-            session.execute(
+            cancelled = session.execute(
                 update(JobRow)
                 .where(JobRow.id == job_id, JobRow.status == QUEUED)
                 .values(
@@ -248,6 +280,8 @@ class JobStore:
                     message="cancelled before it started",
                 )
             )
+            if cancelled.rowcount:
+                _job_event(session, [job_id])
             session.execute(
                 update(JobRow)
                 .where(
@@ -370,6 +404,7 @@ class JobStore:
             else:
                 values = {"status": FAILED, "finished_at": moment, "message": message}
             session.execute(update(JobRow).where(*mine).values(claim=None, **values))
+            _job_event(session, ids)
         return ids
 
     # -- the worker's side -------------------------------------------------------------
@@ -397,6 +432,8 @@ class JobStore:
             ).rowcount
             if not owned:
                 raise JobLostError(attempt.job_id)
+            if "status" in fields and JobStatus(fields["status"]).is_final:
+                _job_event(session, [attempt.job_id])
             if events:
                 session.execute(
                     insert(JobEventRow),

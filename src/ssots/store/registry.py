@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from ssots.errors import ConflictError, NotFoundError, ParameterError
 from ssots.store.db import Database
 from ssots.store.tables import AliasEventRow, ModelAliasRow, ModelRow, ModelVersionRow
+from ssots.store.webhooks import enqueue_event
 
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 """A model's name: letters, digits, ``_ . -``, at most 100, starting with a letter or digit."""
@@ -271,6 +272,18 @@ class ModelRegistry:
             try:
                 with self.database.session() as session:
                     session.add(row)
+                    session.flush()
+                    enqueue_event(
+                        session.connection(),
+                        "model.version_created",
+                        {
+                            "model": name,
+                            "version": row.version,
+                            "run_id": run_id,
+                            "fingerprint": fingerprint,
+                            "metrics": row.metrics,
+                        },
+                    )
             except IntegrityError:
                 continue  # another registration took the number (or the content): look again
             return self.version(name, row.version), True
@@ -491,6 +504,19 @@ class ModelRegistry:
         )
         session.add(row)
         session.flush()
+        enqueue_event(
+            session.connection(),
+            "model.alias_moved",
+            {
+                "model": model.name,
+                "alias": alias,
+                "kind": kind,
+                "from": before,
+                "to": version,
+                "who": row.who,
+                "reason": reason,
+            },
+        )
         return _event(model.name, row)
 
     def _lock_model(self, session: Session, name: str) -> ModelRow:

@@ -222,6 +222,128 @@ class AliasEventRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ScheduleRow(Base):
+    """A schedule: a cron expression in an IANA time zone, the run spec it trains, the
+    registered model it feeds and how its challenger is promoted. ``next_run_at`` is the
+    next fire time (UTC) the scheduler has not handled yet; advancing it is the
+    conditional update that decides which scheduler loop handles a fire time."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    cron: Mapped[str] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(64))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    model: Mapped[str] = mapped_column(String(100))
+    promotion: Mapped[dict[str, Any]] = mapped_column(JSON)
+    max_age_s: Mapped[int | None] = mapped_column(Integer, default=None)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    misfire: Mapped[str] = mapped_column(String(10))  # skip | run-once
+    allow_files: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    stale_version: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ScheduleRunRow(Base):
+    """One fire time of a schedule: unique per (schedule, fire time), so a run is created
+    at most once whoever fires it. ``status``: queued (its job exists), missed (skipped
+    after downtime), then succeeded | failed | cancelled once its job ended and the
+    promotion was decided; ``decision`` holds the promotion's numbers."""
+
+    __tablename__ = "schedule_runs"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "fire_time", name="uq_schedule_runs_fire"),
+        Index("ix_schedule_runs_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    schedule_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("schedules.id", ondelete="CASCADE")
+    )
+    fire_time: Mapped[datetime] = mapped_column(UTCDateTime())
+    trigger: Mapped[str] = mapped_column(String(10))  # cron | catch-up | manual | missed
+    status: Mapped[str] = mapped_column(String(12))
+    job_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    missed: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    version: Mapped[int | None] = mapped_column(Integer, default=None)
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    message: Mapped[str] = mapped_column(String(2000), default="")
+
+
+class WebhookRow(Base):
+    """A webhook subscription. Its secrets are stored encrypted (``store.webhooks``);
+    after a rotation the old one stays valid until ``old_secret_until``."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    allow_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    secret: Mapped[str] = mapped_column(Text)
+    old_secret: Mapped[str | None] = mapped_column(Text, default=None)
+    old_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    disabled_reason: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutboxEventRow(Base):
+    """An event (job.succeeded, model.alias_moved, ...), written in the transaction of the
+    change it reports."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class DeliveryRow(Base):
+    """One event for one subscription: ``id`` is the ``webhook-id`` header (the same on
+    every attempt); pending -> delivered | failed | cancelled."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    webhook_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("webhooks.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("outbox_events.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class DeliveryAttemptRow(Base):
+    """One HTTP attempt of a delivery: status, latency and the first 1 KB of the answer."""
+
+    __tablename__ = "webhook_attempts"
+
+    delivery_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), primary_key=True
+    )
+    n: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    response: Mapped[str] = mapped_column(String(1024), default="")
+    error: Mapped[str] = mapped_column(String(500), default="")
+
+
 class StudyRow(Base):
     """A tuning study (``ssots.tuning.StudySpec`` in ``spec``): running -> refitting ->
     finished | stopped | failed. Optuna keeps its trials in its own storage under

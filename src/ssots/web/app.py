@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from ssots import __version__
 from ssots.config import Settings
 from ssots.jobs import JobManager, LocalExecutor
+from ssots.jobs.scheduler import Scheduler, WebhookSender
 from ssots.jobs.studies import StudyCoordinator
 from ssots.store import open_database
 from ssots.store.datasets import DatasetRegistry
@@ -91,6 +92,12 @@ def create_app(
             requeue_interrupted=settings.requeue_interrupted,
             coordinators=[StudyCoordinator(settings, store, StudyStore(database))],
         )
+    loops: list[Scheduler | WebhookSender] = []
+    sender = None
+    if settings.scheduler:
+        sender = WebhookSender(settings, database)
+        on_fire = manager.wake if manager is not None else None
+        loops = [Scheduler(settings, database, on_fire=on_fire), sender]
     services = Services(
         settings=settings,
         database=database,
@@ -99,6 +106,7 @@ def create_app(
         runs=RunStore(database),
         models=ModelRegistry(database),
         manager=manager,
+        sender=sender,
         health_threads=anyio.CapacityLimiter(HEALTH_THREADS),
         streams=StreamSlots(total=settings.max_streams, per_client=settings.max_streams_per_client),
     )
@@ -114,8 +122,12 @@ def create_app(
         try:
             if manager is not None:
                 await anyio.to_thread.run_sync(manager.start)  # recovery: under the lock
+            for loop in loops:
+                loop.start()
             yield
         finally:
+            for loop in loops:
+                await anyio.to_thread.run_sync(loop.stop)
             if manager is not None:
                 await anyio.to_thread.run_sync(manager.stop)
             database.engine.dispose()

@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ssots.config import Settings
 from ssots.errors import AuthenticationError
 from ssots.jobs import JobManager
+from ssots.jobs.scheduler import WebhookSender
 from ssots.store import Database
 from ssots.store.datasets import DatasetRegistry
 from ssots.store.jobs import JobStore
@@ -39,6 +40,13 @@ class Services:
     streams: StreamSlots
     health_threads: anyio.CapacityLimiter
     """Threads of the health check, apart from the pool the other handlers share."""
+    sender: WebhookSender | None = None
+    """The webhook sender (None: this server sends none; another one does)."""
+
+    def webhooks_changed(self) -> None:
+        """Tell the webhook sender to look for due deliveries now."""
+        if self.sender is not None:
+            self.sender.wake()
 
     def jobs_changed(self) -> None:
         """Tell the job manager to look at the queue now (jobs are picked up anyway)."""

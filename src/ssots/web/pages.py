@@ -59,6 +59,8 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/training", "Model Training", "brain"),
     ("/jobs", "Jobs", "list"),
     ("/models", "Models", "box"),
+    ("/schedules", "Schedules", "clock"),
+    ("/webhooks", "Webhooks", "bell"),
     ("/studies", "Studies", "sliders"),
 )
 """Sidebar entries: path, title, icon."""
@@ -165,6 +167,32 @@ def model(request: Request, name: str) -> HTMLResponse:
             request, "not_found.html", "/models", "Not found", 404, what=f"model {name[:40]!r}"
         )
     return _page(request, "model.html", "/models", f"Model {name}", model_name=name)
+
+
+@router.get("/schedules")
+def schedules(request: Request) -> HTMLResponse:
+    """Schedules: add one, their next five fire times, pause, resume, run now, and the
+    history of their runs with outcomes and promotion decisions."""
+    from ssots.services.schedules import MISFIRE_POLICIES, PROMOTION_DEFAULTS, PROMOTION_METRICS
+
+    return _page(
+        request,
+        "schedules.html",
+        "/schedules",
+        "Schedules",
+        misfire_policies=MISFIRE_POLICIES,
+        metrics=list(PROMOTION_METRICS),
+        promotion=PROMOTION_DEFAULTS,
+    )
+
+
+@router.get("/webhooks")
+def webhooks(request: Request) -> HTMLResponse:
+    """Webhooks: subscribe (the secret is shown once), test, rotate, delete, and every
+    delivery with its attempts (redeliver)."""
+    from ssots.store.webhooks import EVENT_TYPES
+
+    return _page(request, "webhooks.html", "/webhooks", "Webhooks", event_types=EVENT_TYPES)
 
 
 @router.get("/studies")

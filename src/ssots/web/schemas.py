@@ -11,8 +11,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, create_model
 from pydantic.alias_generators import to_camel, to_snake
 
+from ssots.services.schedules import MISFIRE_POLICIES, PROMOTION_DEFAULTS, PROMOTION_METRICS
 from ssots.spec import DEMO_TITLE, FIELDS, SPLIT_PATTERN, JobStatus, RunSpec
 from ssots.store.runs import RUN_SOURCES
+from ssots.store.webhooks import EVENT_TYPES
 
 JobStatusName = Literal[*JobStatus]  # type: ignore[valid-type]
 ContractStatus = Literal["queued", "in_progress", "success", "error", "cancelled"]
@@ -108,6 +110,12 @@ class TrainStatus(_Camel):
     started_at: str | None
     finished_at: str | None
     elapsed_seconds: float | None
+    verdict: str | None = Field(
+        default=None,
+        description="once the job succeeded: the one-line verdict on its evidence of skill "
+        "(ssots.evidence), e.g. 'test split: no evidence of skill: rank IC 0.02 [-0.05, 0.09], "
+        "p = 0.41: ...'",
+    )
 
 
 class JobSummary(BaseModel):
@@ -142,6 +150,9 @@ class JobDetail(JobSummary):
     spec: dict[str, Any]
     result: dict[str, Any] | None
     weights_url: str | None
+    verdict: str | None = Field(
+        default=None, description="the verdict on the result's evidence of skill, if any"
+    )
 
 
 class JobList(BaseModel):
@@ -370,6 +381,13 @@ class VersionSummary(BaseModel):
     parameters: dict[str, float]
     aliases: list[str]
     lineage: dict[str, Any]
+    verdict: str | None = Field(
+        default=None, description="the verdict on the version's evidence of skill"
+    )
+    skill: bool | None = Field(
+        default=None,
+        description="whether that verdict found evidence of skill (None: none recorded)",
+    )
 
 
 class VersionDetail(VersionSummary):
@@ -397,7 +415,7 @@ class AliasMove(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**31 - 1)
     reason: str = Field("", max_length=1000)
 
 
@@ -525,5 +543,188 @@ class Comparison(BaseModel):
     parameters: dict[str, ParameterComparison]
     histories: list[LossCurve]
     equity: list[EquityCurve]
+    evidence: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="per run: verdict, skill, p_value, and across the compared runs the "
+        "Benjamini-Hochberg adjusted_p and adjusted_verdict",
+    )
     different_data: bool
     warnings: list[str]
+
+
+# -- schedules and webhooks (docs/automation.md) --------------------------------------
+
+
+PromotionMetric = Literal[*PROMOTION_METRICS]  # type: ignore[valid-type]
+MisfirePolicy = Literal[*MISFIRE_POLICIES]  # type: ignore[valid-type]
+EventType = Literal[*EVENT_TYPES]  # type: ignore[valid-type]
+AGE_PATTERN = r"^[0-9]+(\.[0-9]+)?[smhdw]?$"
+
+
+class PromotionRule(BaseModel):
+    """How a scheduled run's challenger is compared with the champion."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric: PromotionMetric = PROMOTION_DEFAULTS["metric"]
+    tie_break: PromotionMetric = PROMOTION_DEFAULTS["tie_break"]
+    margin: float = Field(PROMOTION_DEFAULTS["margin"], ge=0, le=1e6)
+
+
+class ScheduleCreate(BaseModel):
+    """A new schedule: when (cron in a time zone), what (a run spec) and which model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=MODEL_NAME_PATTERN)
+    cron: str = Field(min_length=9, max_length=120, description="five fields, e.g. 0 3 * * *")
+    timezone: str = Field("UTC", min_length=1, max_length=64, description="an IANA zone")
+    model: str = Field(pattern=MODEL_NAME_PATTERN, description="the registered model it feeds")
+    spec: dict[str, Any] = Field(
+        default_factory=dict,
+        description="run settings by their snake_case names (GET /api/spec); dataset: demo, "
+        "a registered dataset or kaggle:OWNER/SLUG (fetched again at every run)",
+    )
+    misfire: MisfirePolicy = MISFIRE_POLICIES[0]
+    promotion: PromotionRule = Field(default_factory=PromotionRule)
+    max_age: str | None = Field(None, pattern=AGE_PATTERN, description="e.g. 7d: model.stale")
+    enabled: bool = True
+
+
+class SchedulePatch(BaseModel):
+    """Changes to a schedule (the next fire time is recomputed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cron: str | None = Field(None, min_length=9, max_length=120)
+    timezone: str | None = Field(None, min_length=1, max_length=64)
+    misfire: MisfirePolicy | None = None
+    promotion: PromotionRule | None = None
+    max_age: str | None = Field(None, pattern=AGE_PATTERN)
+    enabled: bool | None = None
+
+
+class ScheduleRunItem(BaseModel):
+    """One fire time of a schedule and how it ended."""
+
+    id: int
+    schedule_id: int
+    fire_time: str
+    trigger: Literal["cron", "catch-up", "manual", "missed"]
+    status: str
+    job_id: str | None
+    job_status: str | None
+    missed: int
+    created_at: str
+    decided_at: str | None
+    version: int | None
+    decision: dict[str, Any] | None
+    message: str
+
+
+class ScheduleItem(BaseModel):
+    """A schedule with its next five fire times."""
+
+    id: int
+    name: str
+    cron: str
+    timezone: str
+    spec: dict[str, Any]
+    model: str
+    promotion: PromotionRule
+    max_age_s: int | None
+    enabled: bool
+    misfire: MisfirePolicy
+    allow_files: bool
+    next_run_at: str | None
+    last_run_at: str | None
+    created_at: str
+    next_fire_times: list[str]
+
+
+class ScheduleDetail(ScheduleItem):
+    """A schedule with its history of fire times, newest first."""
+
+    runs: list[ScheduleRunItem]
+
+
+class ScheduleList(BaseModel):
+    """Every schedule."""
+
+    schedules: list[ScheduleItem]
+
+
+class WebhookCreate(BaseModel):
+    """A subscription: where to send which events."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=2000, description="http(s); public unless allowed")
+    events: list[EventType] = Field(min_length=1, max_length=len(EVENT_TYPES))
+
+
+class WebhookPatch(BaseModel):
+    """Enable or disable a subscription, or change its events."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool | None = None
+    events: list[EventType] | None = Field(None, min_length=1, max_length=len(EVENT_TYPES))
+
+
+class WebhookItem(BaseModel):
+    """A subscription (its secret is never shown again after creation)."""
+
+    id: str
+    url: str
+    events: list[str]
+    enabled: bool
+    allow_private_targets: bool
+    created_at: str
+    disabled_reason: str
+    previous_secret_valid_until: str | None
+
+
+class WebhookCreated(WebhookItem):
+    """A new subscription, or a rotated one, with its secret: shown this once."""
+
+    secret: str = Field(description="whsec_...; verify deliveries with it (Standard Webhooks)")
+
+
+class WebhookList(BaseModel):
+    """Every subscription."""
+
+    webhooks: list[WebhookItem]
+
+
+class AttemptItem(BaseModel):
+    """One HTTP attempt of a delivery."""
+
+    attempt: int
+    at: str
+    status: int | None
+    latency_ms: float
+    response: str
+    error: str
+
+
+class DeliveryItem(BaseModel):
+    """One event for one subscription, with every attempt."""
+
+    id: str
+    webhook_id: str
+    event_id: str
+    event_type: str
+    status: Literal["pending", "delivered", "failed", "cancelled"]
+    attempts: int
+    next_attempt_at: str | None
+    last_status: int | None
+    created_at: str
+    delivered_at: str | None
+    log: list[AttemptItem]
+
+
+class DeliveryList(BaseModel):
+    """Deliveries, newest first."""
+
+    deliveries: list[DeliveryItem]

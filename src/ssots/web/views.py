@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ssots.artifacts import legacy_omega
+from ssots.evidence import headline
 from ssots.spec import JobStatus
 from ssots.store.jobs import Job, JobProgress, now
 
@@ -59,6 +60,7 @@ def train_status(row: JobProgress) -> dict[str, Any]:
         "startedAt": iso(row.started_at),
         "finishedAt": iso(row.finished_at),
         "elapsedSeconds": elapsed_seconds(row),
+        "verdict": headline(summary) if summary else None,
     }
 
 
@@ -95,4 +97,5 @@ def job_detail(row: Job) -> dict[str, Any]:
         "spec": row.spec,
         "result": row.result,
         "weights_url": f"/api/jobs/{row.id}/weights" if row.weights_path else None,
+        "verdict": headline(row.result) if row.result else None,
     }

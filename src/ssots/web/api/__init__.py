@@ -7,7 +7,19 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from ssots.config import Settings
-from ssots.web.api import datasets, health, jobs, models, runs, spec, studies, train
+from ssots.web.api import (
+    datasets,
+    health,
+    jobs,
+    models,
+    runs,
+    schedules,
+    spec,
+    studies,
+    trades,
+    train,
+    webhooks,
+)
 from ssots.web.deps import token_guard
 from ssots.web.errors import error_responses
 from ssots.web.limits import UploadLimit
@@ -32,8 +44,17 @@ def install_api(app: FastAPI, settings: Settings) -> None:
     token = settings.api_token
     api_token = ApiToken(token.get_secret_value()) if token else None
     protected = [Depends(token_guard(api_token))] if api_token else []
-    routers = (train.router, jobs.router, datasets.router, runs.router, models.router)
-    for router in (*routers, studies.router):
+    routers = (
+        train.router,
+        jobs.router,
+        datasets.router,
+        runs.router,
+        models.router,
+        schedules.router,
+        webhooks.router,
+        studies.router,
+    )
+    for router in routers:
         document_guard(router)
     app.include_router(health.router, prefix=PREFIX)
     app.include_router(spec.router, prefix=PREFIX)
@@ -42,6 +63,9 @@ def install_api(app: FastAPI, settings: Settings) -> None:
     app.include_router(datasets.router, prefix=PREFIX, dependencies=protected)
     app.include_router(runs.router, prefix=PREFIX, dependencies=protected)
     app.include_router(models.router, prefix=PREFIX, dependencies=protected)
+    app.include_router(trades.router, prefix=PREFIX, dependencies=protected)
+    app.include_router(schedules.router, prefix=PREFIX, dependencies=protected)
+    app.include_router(webhooks.router, prefix=PREFIX, dependencies=protected)
     app.include_router(studies.router, prefix=PREFIX, dependencies=protected)
     app.add_middleware(UploadLimit, path=UPLOAD_PATH, limit=settings.max_upload_bytes)
     app.add_middleware(

@@ -88,8 +88,20 @@ def get_model(services: ServicesDep, name: ModelName) -> dict[str, Any]:
     summary="The versions of a model, newest first",
 )
 def list_versions(services: ServicesDep, name: ModelName) -> dict[str, Any]:
-    """Each version's metrics, parameters, data fingerprint, aliases and lineage."""
-    return {"versions": [v.summary() for v in services.models.versions(name)]}
+    """Each version's metrics, parameters, data fingerprint, aliases, lineage and the
+    verdict on its evidence of skill."""
+    from ssots.evidence import headline
+
+    return {
+        "versions": [
+            {
+                **v.summary(),
+                "verdict": headline(v.weights),
+                "skill": (v.weights.get("evidence") or {}).get("skill"),
+            }
+            for v in services.models.versions(name)
+        ]
+    }
 
 
 @router.get(

@@ -141,3 +141,22 @@ export async function followEvents(path, { lastEventId = 0, signal, onEvent }) {
     await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
 }
+
+/**
+ * Download what the API answers at `path` as a file, with the API token like every call:
+ * the bytes are the API's own (the file name from its Content-Disposition).
+ * @param {string} path e.g. "/api/jobs/ID/trades?format=csv"
+ * @param {string} accept the media type asked for
+ * @param {string} fallbackName the file name when the answer names none
+ */
+export async function download(path, accept, fallbackName) {
+  const response = await fetch(path, { headers: { Accept: accept, ...authHeaders() } });
+  if (!response.ok) throw await failure(response);
+  const named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") ?? "");
+  const url = URL.createObjectURL(await response.blob());
+  const link = Object.assign(document.createElement("a"), { href: url, download: named?.[1] ?? fallbackName });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

@@ -16,13 +16,13 @@ export const COLORS = {
   volume: "#6e7681",
 };
 const GRID = "#262f3b";
-const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+export const CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
 
-function axis(extra = {}) {
+export function axis(extra = {}) {
   return { gridcolor: GRID, zerolinecolor: "#3a4452", linecolor: "#3a4452", automargin: true, ...extra };
 }
 
-function layout(extra = {}) {
+export function layout(extra = {}) {
   return {
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",

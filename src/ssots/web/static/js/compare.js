@@ -3,6 +3,7 @@
 
 import { api } from "./api.js";
 import { compareEquityChart, compareLossChart, compareParametersChart } from "./charts.js";
+import { pValue, verdictLine } from "./evidence.js";
 import { fillTable, h, notice, number, part } from "./format.js";
 
 const SMOOTHING = 0.8;
@@ -41,6 +42,17 @@ function showMetrics(data) {
   fillTable(part(document, "metrics"), ["Metric", ...labels], rows);
 }
 
+function showEvidence(data) {
+  const label = Object.fromEntries(data.runs.map((run) => [run.id, run.label]));
+  fillTable(part(document, "evidence"), ["Run", "Verdict", "p", "BH-adjusted p", "Verdict across these runs"],
+    (data.evidence ?? []).map((item) => [
+      label[item.id] ?? item.id,
+      verdictLine(item.verdict, item.skill),
+      pValue(item.p_value), pValue(item.adjusted_p),
+      item.adjusted_verdict ? verdictLine(item.adjusted_verdict, item.adjusted_skill) : "–",
+    ]));
+}
+
 function showParameters(data) {
   const labels = data.runs.map((run) => run.label);
   compareParametersChart(part(document, "params-chart"), data.parameters, labels);
@@ -66,6 +78,7 @@ async function init() {
   document.title = `Compare ${data.runs.map((run) => run.label).join(", ")} · SSO-TS`;
   showSpec(data);
   showMetrics(data);
+  showEvidence(data);
   showParameters(data);
   drawLoss(data);
   compareEquityChart(part(document, "equity-chart"), data.equity, data.runs.map((run) => run.label));

@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { dateTime, h, notice, part } from "./format.js";
 import { JobView } from "./jobview.js";
+import { TraderViews } from "./traderviews.js";
 
 const root = document.querySelector("[data-job-view]");
 const { jobId } = root.dataset;
@@ -24,7 +25,19 @@ async function showSettings(job) {
     h("div", {}, h("dt", {}, key.replaceAll("_", " ")), h("dd", {}, text(value)))));
 }
 
-const view = new JobView(root, { onFinish: showSettings });
-view.show(jobId).then(showSettings).catch((error) => {
+const trader = new TraderViews(document.querySelector("[data-trader-views]"));
+
+/** Once the job has succeeded: its test block's charts and trade list. */
+function showTrades(job) {
+  if (job.status !== "succeeded") return null;
+  return trader.show(`/api/jobs/${job.id}`, `ssots-trades-${job.id}`);
+}
+
+function finished(job) {
+  return Promise.all([showSettings(job), showTrades(job)]);
+}
+
+const view = new JobView(root, { onFinish: (job) => finished(job).catch((error) => notice(error.message)) });
+view.show(jobId).then(finished).catch((error) => {
   notice(error.status === 404 ? `There is no job ${jobId}. See all jobs.` : error.message);
 });

@@ -3,6 +3,7 @@
 
 import { ApiError, api, followEvents } from "./api.js";
 import { LossChart, equityChart, weightsChart } from "./charts.js";
+import { showEvidence } from "./evidence.js";
 import { duration, fillTable, h, number, part, percent, setBadge } from "./format.js";
 import { FINAL, SPEC } from "./spec.js";
 
@@ -209,6 +210,7 @@ export class JobView {
     if (job.status === "succeeded") {
       this.setProgress(100, job.epoch, job.epochs);
       this.showResults(job.result);
+      showEvidence(part(this.root, "evidence"), job.result.evidence ?? null, job.verdict);
     }
   }
 

@@ -3,13 +3,30 @@
 
 import { api } from "./api.js";
 import { versionsChart } from "./charts.js";
+import { verdictLine } from "./evidence.js";
 import { dateTime, fillTable, h, notice, number, part } from "./format.js";
+import { TraderViews } from "./traderviews.js";
 
 const NAME = JSON.parse(document.getElementById("model-name").textContent);
 const BASE = `/api/models/${encodeURIComponent(NAME)}`;
 const PROMOTE_TO = "champion";
 /** Metrics drawn over versions when present (a few, so the chart stays readable). */
 const CHART_METRICS = ["rank_ic", "ic", "r2"];
+const trader = new TraderViews(document.querySelector("[data-trader-views]"));
+
+/** The trader's views of version `number`'s test block. */
+function showVersion(number) {
+  return trader.show(`${BASE}/versions/${number}`, `ssots-trades-${NAME}-v${number}`);
+}
+
+/** Offer every version in the test-block picker; the first time, show the newest. */
+async function pickVersions(versions) {
+  const pick = part(document, "views-version");
+  const chosen = pick.value;
+  pick.replaceChildren(...versions.map((v) => h("option", { value: v.version }, `v${v.version}`)));
+  if ([...pick.options].some((option) => option.value === chosen)) pick.value = chosen;
+  else if (versions.length) await showVersion(versions[0].version);
+}
 
 async function guarded(action) {
   try {
@@ -40,6 +57,8 @@ function versionRow(version, button) {
     h("td", { "data-label": "Run", className: "mono" }, version.run_id ?? "–"),
     h("td", { "data-label": "Rank IC", className: "num" }, number(version.metrics.rank_ic)),
     h("td", { "data-label": "R²", className: "num" }, number(version.metrics.r2)),
+    h("td", { "data-label": "Evidence of skill", className: "verdict-cell" },
+      verdictLine(version.verdict ?? "no evidence recorded", version.skill)),
     h("td", { "data-label": "Aliases" }, version.aliases.join(", ") || "–"),
     h("td", { "data-label": "Created", className: "nowrap" }, dateTime(version.created_at)),
     h("td", { "data-label": "Actions" }, promote));
@@ -72,7 +91,7 @@ async function load() {
   button.disabled = true;
   part(document, "versions").replaceChildren(...(versions.length
     ? versions.map((version) => versionRow(version, button))
-    : [h("tr", {}, h("td", { colSpan: 8, className: "muted" }, "No versions yet."))]));
+    : [h("tr", {}, h("td", { colSpan: 9, className: "muted" }, "No versions yet."))]));
   const ascending = [...versions].reverse();
   const series = Object.fromEntries(CHART_METRICS
     .filter((metric) => ascending.some((v) => typeof v.metrics[metric] === "number"))
@@ -88,6 +107,7 @@ async function load() {
     ...aliases.map(([alias, version]) => h("option", { value: `alias=${alias}` }, `${alias} (v${version})`)),
     ...versions.map((v) => h("option", { value: `version=${v.version}` }, `v${v.version}`)));
   if ([...use.options].some((option) => option.value === chosen)) use.value = chosen;
+  await pickVersions(versions);
 }
 
 async function score(form) {
@@ -113,6 +133,9 @@ async function init() {
   part(document, "compare").addEventListener("click", () => {
     const chosen = [...document.querySelectorAll("input[data-version]:checked")].map((box) => box.dataset.version);
     location.href = `/compare?model=${encodeURIComponent(NAME)}&versions=${chosen.join(",")}`;
+  });
+  part(document, "views-version").addEventListener("change", (event) => {
+    guarded(() => showVersion(event.target.value));
   });
   part(document, "score-form").addEventListener("submit", (event) => {
     event.preventDefault();

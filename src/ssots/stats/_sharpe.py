@@ -1,4 +1,4 @@
-"""Statistics of results: how much a Sharpe ratio can be trusted.
+"""The Sharpe ratio statistics: how much a Sharpe ratio can be trusted.
 
 Every Sharpe ratio here is per observation (not annualised): the mean of the per-bar
 returns over their standard deviation. Kurtosis is the plain (not excess) kurtosis, 3 for
