@@ -480,3 +480,10 @@ def test_a_timeout_ends_the_study_and_refits_the_best_so_far(tmp_path: Path) -> 
     assert 1 <= study.finished_trials < 500
     assert study.test_evaluations == 1
     assert study.report["trials_run"] == study.finished_trials + study.counts.get("fail", 0)
+
+
+def test_the_worker_sends_exactly_the_tuning_kinds_to_their_runners() -> None:
+    from ssots.jobs.trials import KINDS
+    from ssots.jobs.worker import TUNING_KINDS
+
+    assert set(KINDS) == TUNING_KINDS
