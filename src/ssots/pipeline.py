@@ -296,7 +296,7 @@ def walk_forward(
     refits the Normalizer on its own training rows, trains from the default initialisation
     with the spec's settings, calibrates on its own training rows, and is judged on its
     test block: metrics of the calibrated Q (with ``raw_rank_ic``) and the three books on
-    the raw Q (threshold: ``spec.threshold`` or the fold's training median raw Q).
+    the raw Q (threshold: ``q_threshold`` of the fold's training rows).
 
     Returns:
         JSON-ready ``{"folds": [...], "aggregate": {...}}``. Each fold has ``fold``, the
@@ -398,11 +398,9 @@ def _backtest_test_rows(
     prepared: PreparedData, raw: np.ndarray, spec: RunSpec
 ) -> BacktestResult:
     """The three books on the test rows, given the model's raw Q for every row; the
-    Q-filter threshold is ``spec.threshold`` or the median raw Q on the training rows."""
+    Q-filter threshold is ``q_threshold`` of the training rows."""
     test = _rows(prepared.split.test)
-    threshold = spec.threshold
-    if threshold is None:
-        threshold = float(np.median(raw[_rows(prepared.split.train)]))
+    threshold = q_threshold(raw[_rows(prepared.split.train)], spec)
     return backtest(
         prepared.times[test],
         prepared.close[test],
@@ -412,6 +410,16 @@ def _backtest_test_rows(
         fee_bp=spec.fee_bp,
         slippage_bp=spec.slippage_bp,
     )
+
+
+def q_threshold(train_raw: np.ndarray, spec: RunSpec) -> float:
+    """The Q-filter threshold: ``spec.threshold``, else the ``spec.threshold_quantile``
+    quantile (default: the median) of the raw Q on the training rows ``train_raw``."""
+    if spec.threshold is not None:
+        return spec.threshold
+    if spec.threshold_quantile is None:
+        return float(np.median(train_raw))
+    return float(np.quantile(train_raw, spec.threshold_quantile))
 
 
 def _rows(block: range) -> slice:

@@ -367,6 +367,15 @@ class RunSpec(BaseModel):
         ge=0,
         le=1,
     )
+    threshold_quantile: float | None = _field(
+        None,
+        "Q threshold quantile",
+        "backtest",
+        "Q-filter threshold as this quantile of the raw Q on the training rows "
+        "(unset: the median; `threshold` wins when both are set)",
+        gt=0,
+        lt=1,
+    )
     fee_bp: float = _field(
         DEFAULT_FEE_BP,
         "Fee (bp)",

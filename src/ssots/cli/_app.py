@@ -17,8 +17,8 @@ err_console = Console(stderr=True)
 
 
 HELP_ORDER: tuple[str, ...] = (
-    "train", "score", "backtest", "export", "runs", "models", "schedules", "webhooks", "serve",
-    "data",
+    "train", "score", "backtest", "export", "runs", "models", "tune", "studies", "schedules",
+    "webhooks", "serve", "data",
 )
 """How ``ssots --help`` lists the top-level commands."""
 _help_rank = {name: rank for rank, name in enumerate(HELP_ORDER)}

@@ -46,7 +46,7 @@ def list_command(
     dataset: Annotated[
         str | None, typer.Option(help="Only runs on this dataset (name or fingerprint).")
     ] = None,
-    source: Annotated[str | None, typer.Option(help="Only runs from cli or job.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only runs from this source.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="Most runs shown.")] = 50,
     offset: Annotated[int, typer.Option(min=0, help="Runs skipped first.")] = 0,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

@@ -27,11 +27,13 @@ WORKER_PRELOAD: tuple[str, ...] = (
     "sklearn.ensemble",
     "sklearn.linear_model",
     "sklearn.metrics",
-    "ssots.jobs._preload",
+    "ssots.jobs.trials",
+    "optuna",
+    "ssots.jobs.warmup",
 )
 """What the forkserver imports once, so that no job pays for it: the worker (and the
-pipeline), the scikit-learn modules of the baselines, and the indicator loops' machine
-code (``_preload``)."""
+pipeline), the scikit-learn modules of the baselines, the tuning trials with Optuna, and
+``warmup``, which loads the compiled numba loops once."""
 
 
 class Executor(Protocol):

@@ -19,6 +19,8 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Sequence
+from typing import Protocol
 
 from ssots.jobs.executor import Executor
 from ssots.spec import JobStatus
@@ -42,6 +44,17 @@ def process_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+class Coordinator(Protocol):
+    """Something that queues jobs of its own from the outcomes of others (the tuning
+    studies: ``jobs.studies.StudyCoordinator``); the manager runs it each round."""
+
+    def recover(self) -> None:
+        """At start-up, after interrupted jobs were recovered."""
+
+    def step(self) -> bool:
+        """One round, after ended workers were reaped; True when it queued jobs."""
+
+
 class JobManager:
     """Dispatches queued jobs to an executor and reaps expired leases.
 
@@ -54,6 +67,7 @@ class JobManager:
         recover_at_start: at start-up, interrupt every job left running (only for the
             one server of an SQLite home; with a shared database the reaper does it).
         kinds: the job kinds this manager claims (default: every kind).
+        coordinators: run each round between reaping and dispatching (tuning studies).
     """
 
     def __init__(
@@ -65,6 +79,7 @@ class JobManager:
         lease_seconds: float = LEASE_SECONDS,
         recover_at_start: bool = True,
         kinds: tuple[str, ...] | None = None,
+        coordinators: Sequence[Coordinator] = (),
     ) -> None:
         self.store = store
         self.executor = executor
@@ -76,6 +91,7 @@ class JobManager:
         if hasattr(executor, "notify"):  # an executor that can say when a worker ended
             executor.notify = self.wake
         self._next_reap = 0.0
+        self.coordinators = tuple(coordinators)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -92,6 +108,8 @@ class JobManager:
                     action,
                     ", ".join(recovered),
                 )
+        for coordinator in self.coordinators:
+            coordinator.recover()
         self._thread = threading.Thread(target=self._loop, name="ssots-job-manager", daemon=True)
         self._thread.start()
 
@@ -117,10 +135,12 @@ class JobManager:
             )
 
     def tick(self) -> None:
-        """One round: reap ended workers, enforce cancellation, renew the leases of the
-        attempts in the executor and reap expired ones (a few times per lease), start
-        queued jobs."""
+        """One round: reap ended workers, run the coordinators, enforce cancellation,
+        renew the leases of the attempts in the executor and reap expired ones (a few times
+        per lease), start queued jobs."""
         self._reap()
+        for coordinator in self.coordinators:
+            coordinator.step()
         self._enforce_cancellation()
         if time.monotonic() >= self._next_reap:
             self._next_reap = time.monotonic() + REAP_EVERY * self.lease_seconds

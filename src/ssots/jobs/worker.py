@@ -46,6 +46,9 @@ epochs are; the epochs in between are written together."""
 SUMMARY_KEYS = ("metrics", "baselines", "dimensions", "parameters", "evidence")
 """The parts of the weights document a status poll shows."""
 
+TUNING_KINDS = frozenset({"trial", "refit"})
+"""Job kinds of a tuning study (``jobs.trials``)."""
+
 WORKER_NICENESS = 5
 """Training yields the CPU to the API process, which keeps answering under load."""
 
@@ -178,9 +181,17 @@ def _heartbeat(
 def execute(attempt: Attempt, store: JobStore, settings: Settings) -> JobStatus | None:
     """Run ``attempt`` to its end and record the outcome.
 
+    Jobs of the tuning kinds (``trial``, ``refit``) run by their entry in
+    ``jobs.trials.KINDS``; every other kind (``train``, ``scheduled``) trains here.
+
     Returns:
         The final status written, or None when the job was no longer this attempt's.
     """
+    kind = store.get(attempt.job_id).kind
+    if kind in TUNING_KINDS:
+        from ssots.jobs.trials import KINDS
+
+        return KINDS[kind](attempt, store, settings)
     sink = JobEventWriter(store, attempt)
     try:
         spec = RunSpec.build(**attempt.spec)

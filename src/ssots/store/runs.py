@@ -19,8 +19,10 @@ from ssots.errors import ConflictError, NotFoundError, ParameterError
 from ssots.store.db import Database
 from ssots.store.tables import RunRow
 
-RUN_SOURCES: tuple[str, ...] = ("cli", "job")
-"""Where a run was trained: ``ssots train`` (or ``runs rerun``) or a job of the service."""
+RUN_SOURCES: tuple[str, ...] = ("cli", "job", "trial", "study")
+"""Where a run was trained: ``ssots train`` (or ``runs rerun``), a job of the service, a
+tuning trial (validation metrics only, tagged ``study``) or a study's refitted best trial
+(its one test evaluation)."""
 SORT_FIELDS: tuple[str, ...] = ("created_at", "name")
 """Columns a listing sorts by besides a metric key (``rank_ic``, ``r2``, ...)."""
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")

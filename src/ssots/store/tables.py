@@ -351,3 +351,57 @@ class DeliveryAttemptRow(Base):
     latency_ms: Mapped[float] = mapped_column(Float)
     response: Mapped[str] = mapped_column(String(1024), default="")
     error: Mapped[str] = mapped_column(String(500), default="")
+
+
+class StudyRow(Base):
+    """A tuning study (``ssots.tuning.StudySpec`` in ``spec``): running -> refitting ->
+    finished | stopped | failed. Optuna keeps its trials in its own storage under
+    ``optuna_name``; ``study_trials`` maps each of them to the job that ran it. ``report``
+    holds the one test evaluation of the refitted best trial, the number of trials run and
+    the deflated Sharpe ratio."""
+
+    __tablename__ = "studies"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    optuna_name: Mapped[str] = mapped_column(String(100), unique=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    objective: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(10))
+    dataset: Mapped[str] = mapped_column(String(400))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    stop_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    refit_job_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    refit_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    best_trial: Mapped[int | None] = mapped_column(Integer, default=None)
+    best_value: Mapped[float | None] = mapped_column(Float, default=None)
+    best_params: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    test_evaluations: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    message: Mapped[str] = mapped_column(String(2000), default="")
+
+
+class StudyTrialRow(Base):
+    """One Optuna trial of a study and the job that runs it. ``state`` is
+    ``ssots.tuning.TrialState``; ``retried`` marks a trial whose worker died and whose
+    parameters were queued again (once) as trial ``retry_of`` of another row."""
+
+    __tablename__ = "study_trials"
+
+    study_id: Mapped[str] = mapped_column(
+        String(16), ForeignKey("studies.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial_id: Mapped[int] = mapped_column(Integer)
+    job_id: Mapped[str] = mapped_column(String(32), index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(10))
+    value: Mapped[float | None] = mapped_column(Float, default=None)
+    sharpe: Mapped[float | None] = mapped_column(Float, default=None)
+    run_id: Mapped[str | None] = mapped_column(String(12), default=None)
+    retry_of: Mapped[int | None] = mapped_column(Integer, default=None)
+    retried: Mapped[bool] = mapped_column(Boolean, default=False)
+    message: Mapped[str] = mapped_column(String(2000), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

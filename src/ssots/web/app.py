@@ -19,12 +19,14 @@ from ssots import __version__
 from ssots.config import Settings
 from ssots.jobs import JobManager, make_executor
 from ssots.jobs.scheduler import Scheduler, WebhookSender
+from ssots.jobs.studies import StudyCoordinator
 from ssots.store import open_database
 from ssots.store.datasets import DatasetRegistry
 from ssots.store.home import HomeLock, clean_scratch, locks_home
 from ssots.store.jobs import JobStore
 from ssots.store.registry import ModelRegistry
 from ssots.store.runs import RunStore
+from ssots.store.studies import StudyStore
 from ssots.web.api import install_api
 from ssots.web.api.health import HEALTH_THREADS
 from ssots.web.deps import Services
@@ -93,6 +95,7 @@ def create_app(
             requeue_interrupted=settings.requeue_interrupted,
             lease_seconds=settings.lease_seconds,
             recover_at_start=locks_home(settings),  # one server per SQLite home
+            coordinators=[StudyCoordinator(settings, store, StudyStore(database))],
         )
     loops: list[Scheduler | WebhookSender] = []
     sender = None

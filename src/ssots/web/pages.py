@@ -61,6 +61,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/models", "Models", "box"),
     ("/schedules", "Schedules", "clock"),
     ("/webhooks", "Webhooks", "bell"),
+    ("/studies", "Studies", "sliders"),
 )
 """Sidebar entries: path, title, icon."""
 
@@ -192,6 +193,27 @@ def webhooks(request: Request) -> HTMLResponse:
     from ssots.store.webhooks import EVENT_TYPES
 
     return _page(request, "webhooks.html", "/webhooks", "Webhooks", event_types=EVENT_TYPES)
+
+
+@router.get("/studies")
+def studies(request: Request) -> HTMLResponse:
+    """Tuning studies, newest first, and the form that starts one (the defaults of
+    ``ssots tune``, from ``ssots.tuning``)."""
+    from ssots import tuning
+
+    return _page(request, "studies.html", "/studies", "Studies", tune=tuning.vocabulary())
+
+
+@router.get("/studies/{study_id}")
+def study(request: Request, study_id: str) -> HTMLResponse:
+    """One study: optimisation history, parameter importances, parallel coordinates,
+    intermediate values, the trials sortable by value, live over SSE, its one test
+    evaluation, stop and "register best"; a malformed id is a 404 page."""
+    if not JOB_ID.fullmatch(study_id):
+        return _page(
+            request, "not_found.html", "/studies", "Not found", 404, what=f"study {study_id[:40]!r}"
+        )
+    return _page(request, "study.html", "/studies", f"Study {study_id}", study_id=study_id)
 
 
 def plotly_js() -> Path:

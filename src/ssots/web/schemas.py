@@ -13,6 +13,7 @@ from pydantic.alias_generators import to_camel, to_snake
 
 from ssots.services.schedules import MISFIRE_POLICIES, PROMOTION_DEFAULTS, PROMOTION_METRICS
 from ssots.spec import DEMO_TITLE, FIELDS, SPLIT_PATTERN, JobStatus, RunSpec
+from ssots.store.runs import RUN_SOURCES
 from ssots.store.webhooks import EVENT_TYPES
 
 JobStatusName = Literal[*JobStatus]  # type: ignore[valid-type]
@@ -286,7 +287,7 @@ class RunSummary(BaseModel):
     id: str
     name: str
     created_at: str
-    source: Literal["cli", "job"]
+    source: Literal[*RUN_SOURCES]  # type: ignore[valid-type]
     job_id: str | None
     strategy: str | None
     dataset: RunDataset

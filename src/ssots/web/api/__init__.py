@@ -15,6 +15,7 @@ from ssots.web.api import (
     runs,
     schedules,
     spec,
+    studies,
     trades,
     train,
     webhooks,
@@ -51,6 +52,7 @@ def install_api(app: FastAPI, settings: Settings) -> None:
         models.router,
         schedules.router,
         webhooks.router,
+        studies.router,
     )
     for router in routers:
         document_guard(router)
@@ -64,6 +66,7 @@ def install_api(app: FastAPI, settings: Settings) -> None:
     app.include_router(trades.router, prefix=PREFIX, dependencies=protected)
     app.include_router(schedules.router, prefix=PREFIX, dependencies=protected)
     app.include_router(webhooks.router, prefix=PREFIX, dependencies=protected)
+    app.include_router(studies.router, prefix=PREFIX, dependencies=protected)
     app.add_middleware(UploadLimit, path=UPLOAD_PATH, limit=settings.max_upload_bytes)
     app.add_middleware(
         RequestGuard, token=api_token, protected=needs_token, form_paths=(UPLOAD_PATH,)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Path, Query
 from starlette.convertors import Convertor, register_url_convertor
 
 from ssots.services.runs import parse_tags
+from ssots.store.runs import RUN_SOURCES
 from ssots.web.deps import ServicesDep
 from ssots.web.errors import error_responses
 from ssots.web.schemas import (
@@ -61,7 +62,7 @@ def list_runs(
     dataset: Annotated[
         str | None, Query(max_length=400, description="dataset name or fingerprint")
     ] = None,
-    source: Annotated[Literal["cli", "job"] | None, Query()] = None,
+    source: Annotated[Literal[*RUN_SOURCES] | None, Query()] = None,  # type: ignore[valid-type]
     sort: Annotated[
         str, Query(max_length=40, description="created_at, name or a metric key (rank_ic, r2)")
     ] = "created_at",

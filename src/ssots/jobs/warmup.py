@@ -1,0 +1,49 @@
+"""Loads the compiled numba loops (and the modules Optuna's storage imports lazily) into
+the forkserver before it forks any worker, so that no job pays for loading them (about
+2.5 s per fresh process: the indicators, the full-batch and the mini-batch training
+passes). ``LocalExecutor`` lists this module in
+``WORKER_PRELOAD``; importing it runs ``warm`` once.
+
+Only serial code runs here: the rows are fewer than one chunk of the fused kernel, so its
+parallel pass (whose thread pool must not exist before a fork) is never started."""
+
+from __future__ import annotations
+
+import contextlib
+
+__all__ = ["warm"]
+
+
+LAZY_IMPORTS: tuple[str, ...] = (
+    "sqlalchemy.orm",
+    "alembic.command",
+    "alembic.config",
+    "alembic.migration",
+    "alembic.script",
+    "optuna.storages._rdb.models",
+)
+"""What Optuna's RDB storage imports lazily when a worker opens it (about half a second)."""
+OPTIONAL_IMPORTS: tuple[str, ...] = ("pyarrow.parquet",)
+"""What reading a registered dataset's canonical Parquet file imports, when installed."""
+
+
+def warm() -> None:
+    """Import what opening Optuna's storage needs, and run a tiny trial of each training
+    path (full batch, mini-batch) once."""
+    import importlib
+
+    for name in LAZY_IMPORTS:
+        importlib.import_module(name)
+    for name in OPTIONAL_IMPORTS:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    from ssots.data import demo
+    from ssots.objective import trial_value
+    from ssots.spec import RunSpec
+
+    frame = demo(days=400, seed=0)
+    for batch_size in (None, 32):
+        trial_value(RunSpec(epochs=2, batch_size=batch_size), frame, "val_mse")
+
+
+warm()
