@@ -144,3 +144,29 @@ def test_killing_a_tasks_worker_process_retries_the_job(
     tasks = wait_for(both_ended)
     assert tasks[0].worker_pid != tasks[1].worker_pid
     assert server.client.get(f"/api/jobs/{job_id}").json()["attempts"] == 2
+
+
+def test_a_six_trial_study_runs_its_trials_and_refit_as_ray_tasks(
+    cluster: RayCluster, server: Server
+) -> None:
+    body = {"trials": 6, "parallel": 2, "epochs": 40, "objective": "val_mse", "seed": 3}
+    answer = server.client.post("/api/studies", json=body)
+    assert answer.status_code == 201, answer.text
+    study_id = answer.json()["id"]
+
+    def ended() -> dict[str, Any] | None:
+        study = server.client.get(f"/api/studies/{study_id}").json()
+        return study if study["status"] in ("finished", "stopped", "failed") else None
+
+    study = wait_for(ended, timeout=400, every=0.5)
+    assert study["status"] == "finished", study["message"]
+    assert study["finished_trials"] == 6
+    assert study["test_evaluations"] == 1
+    trials = server.client.get(f"/api/studies/{study_id}/trials").json()["trials"]
+    job_ids = [trial["job_id"] for trial in trials] + [study["refit_job_id"]]
+    assert len(set(job_ids)) == 7
+    for job_id in job_ids:  # every trial and the refit ran as a Ray task, off the server
+        tasks = wait_for(lambda job_id=job_id: [
+            t for t in cluster.tasks(job_id) if t.state == "FINISHED"
+        ])  # fmt: skip
+        assert tasks[0].worker_pid not in (None, server.process.pid)
