@@ -15,6 +15,8 @@ import pytest
 from ssots.web import create_app
 from web_support import Server, TestClient, make_settings, sse_events, wait_for
 
+pytestmark = pytest.mark.usefixtures("backend")  # on SQLite and PostgreSQL
+
 SMALL = {"trials": 3, "parallel": 2, "epochs": 30, "objective": "val_mse"}
 """A study that ends in a few seconds."""
 
@@ -147,7 +149,7 @@ def test_a_stopped_study_refits_its_best_trial_so_far(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
-def test_kill_9_mid_study_then_restart_resumes_and_finishes(tmp_path: Path) -> None:
+def test_kill_9_mid_study_then_restart_resumes_and_finishes(tmp_path: Path, backend: str) -> None:
     from test_serve import _processes_of
 
     home = tmp_path / "home"
@@ -173,6 +175,10 @@ def test_kill_9_mid_study_then_restart_resumes_and_finishes(tmp_path: Path) -> N
     with Server(home, workers=2) as restarted:
         ended = _ended(restarted.client, study_id)
         trials = restarted.client.get(f"/api/studies/{study_id}/trials").json()["trials"]
+        attempts = {
+            trial["number"]: restarted.client.get(f"/api/jobs/{trial['job_id']}").json()["attempts"]
+            for trial in trials
+        }
     assert ended["status"] == "finished", ended["message"]
     assert ended["finished_trials"] == 6
     assert ended["test_evaluations"] == 1
@@ -182,6 +188,11 @@ def test_kill_9_mid_study_then_restart_resumes_and_finishes(tmp_path: Path) -> N
         assert by_number[number]["value"] == value
     retried = 0
     for number, params in lost.items():  # running ones failed, their settings ran again
+        if backend == "postgres":  # no start-up recovery on a shared database: the
+            # lease expired and the reaper queued the trial's job again, as the same trial
+            assert by_number[number]["state"] in ("complete", "pruned")
+            retried += attempts[number] == 2
+            continue
         if by_number[number]["state"] == "complete":  # its job ended just before the kill
             continue
         assert by_number[number]["state"] == "fail"

@@ -41,10 +41,11 @@ from ssots.tuning import (
     parse_space,
     read_space_file,
 )
+from web_support import make_settings
 
 
 def _settings(home: Path) -> Settings:
-    return Settings.from_env({"SSOTS_HOME": str(home)})
+    return make_settings(home)  # with its PostgreSQL database under the postgres backend
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +57,7 @@ def frame():
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("backend")  # on SQLite and PostgreSQL
 def test_a_12_trial_study_with_2_parallel_workers_finishes_honestly(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     spec = StudySpec.build(trials=12, parallel=2, epochs=60, objective="val_rank_ic", seed=7)
@@ -438,6 +440,7 @@ def test_the_walk_through_of_docs_tuning_runs_as_written(tmp_path: Path) -> None
 # -- the coordinator's bookkeeping -------------------------------------------------------
 
 
+@pytest.mark.usefixtures("backend")  # on SQLite and PostgreSQL
 def test_a_lost_trial_is_failed_and_its_settings_queued_again_once(tmp_path: Path) -> None:
     """Workers that die (no result recorded) without processes: the job rows are ended
     by hand as the job manager ends them when a worker exits without a result."""
@@ -482,6 +485,7 @@ def test_a_lost_trial_is_failed_and_its_settings_queued_again_once(tmp_path: Pat
     assert states[first.number] == states[second.number] == optuna.trial.TrialState.FAIL
 
 
+@pytest.mark.usefixtures("backend")  # on SQLite and PostgreSQL
 def test_a_timeout_ends_the_study_and_refits_the_best_so_far(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     spec = StudySpec.build(trials=500, parallel=2, epochs=20, timeout="1s", objective="val_mse")
