@@ -44,6 +44,10 @@ from ssots.tuning import (
 from web_support import make_settings
 
 
+def _sqlite_settings(home: Path) -> Settings:
+    return Settings.from_env({"SSOTS_HOME": str(home)})  # SQLite whatever the backend
+
+
 def _settings(home: Path) -> Settings:
     return make_settings(home)  # with its PostgreSQL database under the postgres backend
 
@@ -122,7 +126,7 @@ def test_pruning_stops_the_hopeless_trials_of_a_space_built_to_contain_them(
     and no good one."""
     import optuna
 
-    settings = _settings(tmp_path)
+    settings = _sqlite_settings(tmp_path)
     open_database(settings)
     space = {
         "lr": {"type": "categorical", "choices": [0.3, 1e-6]},
@@ -208,7 +212,7 @@ def test_test_period_prices_cannot_change_an_objective(objective: str, frame) ->
 
 
 def test_optuna_keeps_its_alembic_version_table_apart_from_ours(tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
+    settings = _sqlite_settings(tmp_path)
     database = open_database(settings)
     storage = optuna_storage(settings)
     import optuna
@@ -231,7 +235,7 @@ def test_on_one_shared_version_table_the_two_would_collide(tmp_path: Path) -> No
     our revision."""
     import optuna
 
-    settings = _settings(tmp_path)
+    settings = _sqlite_settings(tmp_path)
     open_database(settings)
     with pytest.raises(RuntimeError, match="no longer compatible"):
         optuna.storages.RDBStorage(settings.database_url)
