@@ -505,3 +505,24 @@ def test_the_worker_sends_exactly_the_tuning_kinds_to_their_runners() -> None:
     from ssots.jobs.worker import TUNING_KINDS
 
     assert set(KINDS) == TUNING_KINDS
+
+
+def test_two_servers_coordinators_never_advance_one_study_at_once(
+    tmp_path: Path, backend: str
+) -> None:
+    """While one coordinator holds a study (another server advancing it), a second one
+    skips it; once released, the second one queues its trials."""
+    from ssots.jobs.studies import StudyCoordinator, create_study
+
+    settings = _settings(tmp_path)
+    database = open_database(settings)
+    jobs, studies = JobStore(database), StudyStore(database)
+    record = create_study(studies, settings, StudySpec.build(trials=4, parallel=2, epochs=5))
+    second = StudyCoordinator(settings, jobs, studies)
+    with studies.coordinating(record.id) as ours:
+        assert ours
+        if backend == "postgres":
+            assert second.step() is False
+            assert jobs.list(limit=10)[1] == 0  # nothing queued meanwhile
+    assert second.step() is True
+    assert [job.kind for job in jobs.list(limit=10)[0]] == ["trial", "trial"]

@@ -108,28 +108,38 @@ class StudyCoordinator:
         import optuna
 
         for record in self.studies.active():
-            try:
-                study = self._study(record)
-            except Exception:
-                log.exception("study %s: cannot open its Optuna storage", record.id)
-                continue
-            known = {trial.number for trial in self.studies.trials(record.id)}
-            for trial in study.get_trials(
-                deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)
-            ):
-                if trial.number not in known:
-                    study.tell(
-                        trial.number, state=optuna.trial.TrialState.FAIL, skip_if_finished=True
-                    )
+            with self.studies.coordinating(record.id) as ours:
+                if not ours:  # another server is advancing it: its asks are not lost
+                    continue
+                try:
+                    study = self._study(record)
+                except Exception:
+                    log.exception("study %s: cannot open its Optuna storage", record.id)
+                    continue
+                known = {trial.number for trial in self.studies.trials(record.id)}
+                for trial in study.get_trials(
+                    deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)
+                ):
+                    if trial.number not in known:
+                        study.tell(
+                            trial.number,
+                            state=optuna.trial.TrialState.FAIL,
+                            skip_if_finished=True,
+                        )
 
     def step(self) -> bool:
         """One round over every running study; True when jobs were queued."""
         queued = False
-        for record in self.studies.active():
-            try:
-                queued |= self._advance(record)
-            except Exception:
-                log.exception("study %s: round failed; retrying", record.id)
+        for active in self.studies.active():
+            with self.studies.coordinating(active.id) as ours:
+                if not ours:  # another server's coordinator is advancing it right now
+                    continue
+                try:
+                    record = self.studies.get(active.id)  # as it is now that it is ours
+                    if record.status in (StudyStatus.RUNNING, StudyStatus.REFITTING):
+                        queued |= self._advance(record)
+                except Exception:
+                    log.exception("study %s: round failed; retrying", active.id)
         return queued
 
     # -- one study -----------------------------------------------------------------------

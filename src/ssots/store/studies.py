@@ -9,12 +9,15 @@ coordinator and a restarted server cannot both move a study.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from ssots.errors import ConflictError, NotFoundError
 from ssots.spec import JobStatus
@@ -155,6 +158,12 @@ class OpenTrial:
     job_message: str
 
 
+def _lock_key(study_id: str) -> int:
+    """The 64-bit PostgreSQL advisory lock key of a study."""
+    digest = hashlib.blake2b(f"ssots-study:{study_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def _study_finished(session: Any, study_id: str) -> None:
     """Write the ``study.finished`` event of a study that just ended, in the transaction
     that ended it (the webhook outbox): its status, message and the one test result."""
@@ -280,6 +289,28 @@ class StudyStore:
         if study.status in FINAL:
             raise ConflictError(f"study {study_id} already {study.status}; nothing to stop")
         return study
+
+    @contextmanager
+    def coordinating(self, study_id: str) -> Iterator[bool]:
+        """The right to advance study ``study_id`` for the block: yields True when this
+        process holds it. On PostgreSQL, several servers' coordinators share the studies,
+        so it is a session advisory lock keyed by the study, tried without waiting (a study
+        another server is advancing is skipped this round); an SQLite home has one server
+        (its home lock), which always holds it."""
+        engine = self.database.engine
+        if engine.dialect.name != "postgresql":
+            yield True
+            return
+        key = {"key": _lock_key(study_id)}
+        with engine.connect() as connection:
+            held = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar())
+            connection.commit()  # a session lock: no transaction stays open meanwhile
+            try:
+                yield held
+            finally:
+                if held:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+                    connection.commit()
 
     def update(self, study_id: str, *, where_status: str | None = None, **fields: Any) -> bool:
         """Set ``fields`` (``status`` among them, possibly) on a study that has not ended,
