@@ -404,6 +404,10 @@ def test_models_diff_cli_and_api(stores: Any, home: Path) -> None:
         assert answer.status_code == 200, answer.text
         assert answer.json()["spec"] == shown["spec"]
         assert api.get("/api/models/v/diff", params={"versions": "1,9"}).status_code == 404
+        # A version beyond any integer column is refused before the database (it gave a 500).
+        huge = api.get("/api/models/v/diff", params={"versions": "1,10000000000000000000"})
+        assert huge.status_code == 422, huge.text
+        assert "detail" in huge.json()
 
 
 @pytest.mark.slow

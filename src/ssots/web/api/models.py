@@ -125,7 +125,7 @@ def diff_versions(
     services: ServicesDep,
     name: ModelName,
     versions: Annotated[
-        str, Query(pattern=r"^[0-9]+(,[0-9]+){1,9}$", description="e.g. 2,3")
+        str, Query(pattern=r"^[0-9]{1,9}(,[0-9]{1,9}){1,9}$", description="e.g. 2,3")
     ],
     all_fields: Annotated[
         bool, Query(alias="all", description="every setting, not only those that differ")
