@@ -2,11 +2,12 @@
 // result, on the job, model and compare pages. The verdict text is the server's.
 
 import { fillTable, h, number, part } from "./format.js";
+import { SPEC } from "./spec.js";
 
 const CORRELATIONS = [
   ["raw_rank_ic", "Rank IC (raw Q)"], ["rank_ic", "Rank IC (calibrated Q)"], ["ic", "IC (calibrated Q)"],
 ];
-const BOOKS = [["strategy", "Strategy"], ["q_filtered", "Q-filtered"], ["buy_and_hold", "Buy and hold"]];
+const BOOKS = Object.entries(SPEC.books); // [name, display name], as ssots.spec.BOOKS
 
 /** A p-value with two significant digits ("0.41", "0.003"); "" when there is none. */
 export function pValue(p) {
