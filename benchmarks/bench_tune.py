@@ -1,8 +1,8 @@
 """Tuning throughput: the same 20-trial study through the job system with ``--parallel 2``
 and with ``--parallel 1`` (trials per second, target >= 1.7), and the time per trial with
 ``--parallel 1`` over Optuna's own in-process ``study.optimize`` on the same objective and
-the same data (the scheduling overhead: a worker process per trial, the database, Optuna's
-RDB storage; target <= 1.2).
+the same data (the scheduling overhead: handing each trial to a worker process, the
+database, Optuna's RDB storage; target <= 1.2).
 
 The data is a registered dataset of 4-hourly demo bars over three years (6,570 bars); the
 objective is ``val_mse`` with full-batch training for a fixed number of epochs (patience =

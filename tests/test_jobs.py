@@ -442,3 +442,41 @@ def test_local_executor_runs_reaps_and_kills_worker_processes(
     assert ended == {quick: 0, slow: -9}
     assert store.get(quick).status == SUCCEEDED
     assert store.get(slow).status == RUNNING  # recording the kill is the manager's part
+
+
+def _worker_pids() -> list[int]:
+    import multiprocessing
+
+    return [p.pid for p in multiprocessing.active_children() if p.name == "ssots-worker"]
+
+
+def _run_to_end(executor: LocalExecutor, store: JobStore) -> tuple[str, int | None]:
+    """Start the next queued job on ``executor``; its id and exit code once reaped."""
+    executor.start(store.claim_next())
+    ended: list[tuple[Any, int | None]] = []
+    wait_for(lambda: bool(ended.extend(executor.reap()) or ended))
+    (attempt, code), = ended
+    return attempt.job_id, code
+
+
+def test_local_executor_keeps_its_worker_process_between_attempts_then_retires_it(
+    store: JobStore, settings: Any
+) -> None:
+    jobs = [queue(store) for _ in range(4)]
+    executor = LocalExecutor(settings, capacity=1, attempts_per_worker=3)
+    try:
+        assert _run_to_end(executor, store) == (jobs[0], 0)
+        first = _worker_pids()
+        assert len(first) == 1
+        assert _run_to_end(executor, store) == (jobs[1], 0)
+        assert _worker_pids() == first  # the same process ran the second attempt
+        assert _run_to_end(executor, store) == (jobs[2], 0)
+        wait_for(lambda: _worker_pids() == [])  # three attempts: that worker retired
+        assert _run_to_end(executor, store) == (jobs[3], 0)
+        second = _worker_pids()
+        assert len(second) == 1
+        assert second != first  # a fresh process took its place
+    finally:
+        executor.close()
+    assert [store.get(job_id).status for job_id in jobs] == [SUCCEEDED] * 4
+    wait_for(lambda: _worker_pids() == [])  # closing let the idle worker exit

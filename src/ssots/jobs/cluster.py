@@ -1,6 +1,7 @@
 """The Ray executor: each attempt of a job (any kind) runs as a task on a Ray cluster.
 
-The task runs ``worker.run_attempt``, exactly what a local worker process runs: it opens
+The task runs ``worker.run_attempt``: the attempt under its lease, as a local worker
+process runs it (``worker.run_leased``). It opens
 the shared database by the URL in the settings it is given, renews the attempt's lease,
 writes events and the result fenced by the claim, and writes the weights file under its
 ``SSOTS_HOME`` (a folder shared by the nodes, or each node's own; the weights document is

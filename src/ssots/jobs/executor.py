@@ -1,7 +1,8 @@
-"""Executors: where a job's attempts run. ``LocalExecutor`` runs each attempt in its own
-process on this machine, at most ``capacity`` at once; ``cluster.RayExecutor`` runs each
-as a task on a Ray cluster behind the same interface. Both run ``worker.run_attempt``,
-whatever the job's kind."""
+"""Executors: where a job's attempts run. ``LocalExecutor`` runs attempts in worker
+processes on this machine, at most ``capacity`` at once, one attempt per process at a
+time; ``cluster.RayExecutor`` runs each
+as a task on a Ray cluster behind the same interface. Both run an attempt through
+``worker.run_leased``, whatever the job's kind."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import multiprocessing
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing import forkserver
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Protocol
 
@@ -58,27 +60,52 @@ class Executor(Protocol):
         """Kill every worker still running."""
 
 
+ATTEMPTS_PER_WORKER = 100
+"""A worker process retires after this many attempts (a fresh one takes its place), so
+that whatever one job leaves behind in a process does not build up for ever."""
+
+
+@dataclass
+class _Worker:
+    """A worker process, the parent's end of its pipe and the attempt it runs (None: idle)."""
+
+    process: BaseProcess
+    connection: Connection
+    attempt: Attempt | None = None
+
+
 class LocalExecutor:
-    """One process per attempt from a ``forkserver`` (``spawn`` where there is none): a
-    fresh process that already imported the pipeline, so starting one is cheap and killing
-    one leaves the others untouched. Each worker limits its native thread pools (BLAS,
-    OpenMP, numba) to ``threads_per_worker`` before it computes anything.
+    """Worker processes on this machine, at most ``capacity``, each running one attempt at
+    a time and kept for the next one (``worker.serve_attempts``): a process from a
+    ``forkserver`` (``spawn`` where there is none) that already imported the pipeline and
+    loaded the compiled loops, and that keeps its database engine, Optuna's storage and
+    its warm caches between attempts, so that a short job (a tuning trial) pays almost
+    nothing to start. Killing a worker (cancellation, shutdown) leaves the others
+    untouched; the next attempt gets a fresh process. Each worker limits its native thread
+    pools (BLAS, OpenMP, numba) to ``threads_per_worker`` before it computes anything.
 
     Args:
         settings: passed to every worker (each opens its own database engine).
         capacity: most attempts running at once.
         threads_per_worker: native threads of each worker; default: the available cores
             divided among ``capacity`` workers, at least 1.
+        attempts_per_worker: attempts a worker process runs before it retires.
     """
 
     def __init__(
-        self, settings: Settings, capacity: int, *, threads_per_worker: int | None = None
+        self,
+        settings: Settings,
+        capacity: int,
+        *,
+        threads_per_worker: int | None = None,
+        attempts_per_worker: int = ATTEMPTS_PER_WORKER,
     ) -> None:
         self.settings = settings
         self.capacity = capacity
         if threads_per_worker is None:
             threads_per_worker = _threads.threads_per_worker(capacity)
         self.threads_per_worker = threads_per_worker
+        self.attempts_per_worker = attempts_per_worker
         _threads.passive_waits()  # before the forkserver starts: it loads the OpenMP runtime
         methods = multiprocessing.get_all_start_methods()
         self._context = multiprocessing.get_context(
@@ -88,57 +115,98 @@ class LocalExecutor:
             self._context.set_forkserver_preload(list(WORKER_PRELOAD))
             # Start it (and its preloading) now, not when the first job is claimed.
             threading.Thread(target=forkserver.ensure_running, daemon=True).start()
-        self._workers: dict[str, tuple[Attempt, BaseProcess]] = {}
+        self._workers: list[_Worker] = []
         self.notify: Callable[[], None] | None = None
-        """Called when a worker process ends (the job manager sets its ``wake``)."""
+        """Called when a worker ends an attempt (the job manager sets its ``wake``)."""
 
     def start(self, attempt: Attempt) -> None:
-        """Start a worker process for ``attempt``."""
-        from ssots.jobs.worker import run_attempt  # (the forkserver preloaded it)
+        """Hand ``attempt`` to an idle worker process, starting one if none is idle."""
+        worker = next((w for w in self._workers if w.attempt is None), None) or self._spawn()
+        worker.connection.send(attempt)
+        worker.attempt = attempt
+        if self.notify is not None:  # tell the manager as soon as the attempt ends
+            threading.Thread(
+                target=_notify_on_reply, args=(worker, self.notify), daemon=True
+            ).start()
 
+    def _spawn(self) -> _Worker:
+        from ssots.jobs.worker import serve_attempts  # (the forkserver preloaded it)
+
+        ours, theirs = self._context.Pipe()
         process = self._context.Process(
-            target=run_attempt,
-            args=(attempt, self.settings, os.getpid(), self.threads_per_worker),
-            name=f"ssots-job-{attempt.job_id}",
+            target=serve_attempts,
+            args=(theirs, self.settings, os.getpid(), self.threads_per_worker),
+            kwargs={"attempts": self.attempts_per_worker},
+            name="ssots-worker",
             daemon=True,
         )
         process.start()
-        self._workers[attempt.job_id] = (attempt, process)
-        if self.notify is not None:  # tell the manager as soon as the worker ends
-            threading.Thread(
-                target=_notify_on_exit, args=(process.sentinel, self.notify), daemon=True
-            ).start()
+        theirs.close()
+        worker = _Worker(process, ours)
+        self._workers.append(worker)
+        return worker
 
     def running(self) -> list[Attempt]:
         """Attempts started and not yet reaped."""
-        return [attempt for attempt, _ in self._workers.values()]
+        return [w.attempt for w in self._workers if w.attempt is not None]
 
     def reap(self) -> list[tuple[Attempt, int | None]]:
-        """Attempts whose process has exited, with its exit code."""
-        ended = [job_id for job_id, (_, process) in self._workers.items() if not process.is_alive()]
+        """Attempts that ended since the last call: 0 for one its worker finished (the
+        worker stays for the next), the exit code for one whose process ended."""
         reaped = []
-        for job_id in ended:
-            attempt, process = self._workers.pop(job_id)
-            process.join()
-            reaped.append((attempt, process.exitcode))
-            process.close()
+        for worker in list(self._workers):
+            retiring = None if worker.attempt is None else _reply(worker.connection)
+            if retiring is not None:
+                reaped.append((worker.attempt, 0))
+                worker.attempt = None
+            if retiring or not worker.process.is_alive():
+                worker.process.join(KILL_WAIT)
+                if worker.attempt is not None:
+                    reaped.append((worker.attempt, worker.process.exitcode))
+                self._close(worker)
         return reaped
 
     def kill(self, job_id: str) -> None:
-        """SIGKILL the worker of ``job_id`` and wait for it to be gone."""
-        _, process = self._workers[job_id]
-        process.kill()
-        process.join(KILL_WAIT)
+        """SIGKILL the worker running ``job_id`` and wait for it to be gone (``reap``
+        reports the attempt with the exit code)."""
+        for worker in self._workers:
+            if worker.attempt is not None and worker.attempt.job_id == job_id:
+                worker.process.kill()
+                worker.process.join(KILL_WAIT)
 
     def close(self) -> None:
-        """Kill every worker; their attempts stay listed until reaped."""
-        for job_id in list(self._workers):
-            self.kill(job_id)
+        """Kill every worker that runs an attempt (the attempt stays listed until reaped);
+        let the idle ones exit by themselves (they release what they hold)."""
+        for worker in list(self._workers):
+            if worker.attempt is None:
+                worker.connection.close()  # the worker's next receive ends its loop
+                worker.process.join(KILL_WAIT)
+                self._workers.remove(worker)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(KILL_WAIT)
+            if worker.attempt is None:
+                worker.process.close()
+
+    def _close(self, worker: _Worker) -> None:
+        self._workers.remove(worker)
+        worker.connection.close()
+        worker.process.close()
 
 
-def _notify_on_exit(sentinel: int, notify: Callable[[], None]) -> None:
-    with contextlib.suppress(OSError, ValueError):  # (a sentinel closed by reap: it ended)
-        wait([sentinel])
+def _reply(connection: Connection) -> bool | None:
+    """The end-of-attempt reply of the worker at the other end (whether it retires), or
+    None when there is none yet or the pipe broke (the process died: ``reap`` reports its
+    exit code)."""
+    try:
+        return bool(connection.recv()) if connection.poll() else None
+    except (OSError, EOFError):
+        return None
+
+
+def _notify_on_reply(worker: _Worker, notify: Callable[[], None]) -> None:
+    with contextlib.suppress(OSError, ValueError):  # (closed by reap: it ended)
+        wait([worker.connection, worker.process.sentinel])
     notify()
 
 

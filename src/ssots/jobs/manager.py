@@ -117,6 +117,12 @@ class JobManager:
         """Run a round now (a job was queued or a cancel requested)."""
         self._wake.set()
 
+    def idle(self, timeout: float) -> None:
+        """Wait until ``wake`` is called (a worker ended an attempt, a job was queued) or
+        ``timeout`` seconds passed: the pause between two rounds."""
+        self._wake.wait(timeout)
+        self._wake.clear()
+
     def stop(self) -> None:
         """Stop dispatching, kill running workers and end their jobs as interrupted (or
         re-queue them, as configured)."""
@@ -159,8 +165,7 @@ class JobManager:
                 self.tick()
             except Exception:
                 log.exception("job manager round failed; retrying")
-            self._wake.wait(POLL_INTERVAL)
-            self._wake.clear()
+            self.idle(POLL_INTERVAL)
 
     def _reap(self) -> None:
         for attempt, exit_code in self.executor.reap():

@@ -387,7 +387,7 @@ def run_study(
     spec: StudySpec,
     *,
     on_round: Callable[[StudyRecord], None] | None = None,
-    poll: float = 0.05,
+    poll: float = 0.5,
 ) -> StudyRecord:
     """Run a study to its end in this process (``ssots tune``): a job manager with
     ``spec.parallel`` local worker processes and the coordinator, under the home's lock
@@ -397,13 +397,12 @@ def run_study(
         settings: where state lives.
         spec: the study.
         on_round: called with the study after each round (a progress bar).
-        poll: seconds between rounds.
+        poll: most seconds between rounds (a worker that ends an attempt starts one at
+            once).
 
     Raises:
         HomeLockedError: a server runs on this home (submit the study to it instead).
     """
-    import time
-
     from ssots.jobs.executor import LocalExecutor
     from ssots.jobs.manager import JobManager
     from ssots.store import open_database
@@ -431,7 +430,7 @@ def run_study(
                     on_round(record)
                 if StudyStatus(record.status).is_final:
                     return record
-                time.sleep(poll)
+                manager.idle(poll)
         except BaseException:
             studies.request_stop(record.id)
             raise

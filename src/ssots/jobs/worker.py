@@ -15,6 +15,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any
 
 from ssots._threads import limit_threads, thread_report
@@ -27,7 +28,7 @@ from ssots.services.runs import record_run
 from ssots.services.schedules import scheduled_dataset
 from ssots.services.training import save_weights, train_run
 from ssots.spec import JobStatus, RunSpec
-from ssots.store import open_database
+from ssots.store import Database, open_database
 from ssots.store.home import not_writable
 from ssots.store.jobs import (
     Attempt,
@@ -125,9 +126,8 @@ class JobEventWriter:
 def run_attempt(
     attempt: Attempt, settings: Settings, server_pid: int | None, threads: int = 1
 ) -> None:
-    """Entry point of a worker (a local process or a Ray task): limit its native threads,
-    open the database by URL, renew the attempt's lease while it runs, run the job, record
-    how it ended.
+    """Run one attempt in this process (a Ray task): limit its native threads, open the
+    database by URL, run the attempt under its lease (``run_leased``).
 
     Args:
         attempt: the claimed job.
@@ -136,12 +136,62 @@ def run_attempt(
             gone (None: a cluster task, which outlives the server that started it).
         threads: native threads (BLAS, OpenMP, numba) this worker may use.
     """
+    database = _prepare_process(settings, server_pid, threads)
+    try:
+        run_leased(attempt, JobStore(database), settings)
+    finally:
+        database.engine.dispose()
+
+
+def serve_attempts(
+    connection: Connection,
+    settings: Settings,
+    server_pid: int,
+    threads: int = 1,
+    *,
+    attempts: int,
+) -> None:
+    """Entry point of a local worker process (``executor.LocalExecutor``): run the
+    attempts received on ``connection`` one after another, answering each with whether
+    this process now retires, until the pipe closes or ``attempts`` ran. The database
+    engine and what the attempts cache (Optuna's storage, the compiled loops) stay warm
+    in between.
+
+    Args:
+        connection: the worker's end of the pipe to the executor.
+        settings: the server's settings.
+        server_pid: the serving process; the worker exits when it is gone.
+        threads: native threads (BLAS, OpenMP, numba) this worker may use.
+        attempts: how many attempts to run before retiring.
+    """
+    database = _prepare_process(settings, server_pid, threads)
+    store = JobStore(database)
+    try:
+        for count in range(1, attempts + 1):
+            try:
+                attempt = connection.recv()
+            except EOFError:  # the executor closed the pipe: nothing more to run
+                return
+            run_leased(attempt, store, settings)
+            connection.send(count == attempts)
+    finally:
+        database.engine.dispose()
+
+
+def _prepare_process(settings: Settings, server_pid: int | None, threads: int) -> Database:
+    """Set up a worker process once: its native threads, its exit with the server, its
+    lower priority; the database engine it opens."""
     limit_threads(threads)
     if server_pid is not None:
         _exit_with(server_pid)
-    os.nice(WORKER_NICENESS)
-    database = open_database(settings, migrate=False)
-    store = JobStore(database)
+    niceness = os.nice(0)
+    if niceness < WORKER_NICENESS:  # (a reused Ray worker process is already niced)
+        os.nice(WORKER_NICENESS - niceness)
+    return open_database(settings, migrate=False)
+
+
+def run_leased(attempt: Attempt, store: JobStore, settings: Settings) -> None:
+    """Run ``attempt`` to its end (``execute``) while a thread renews its lease."""
     done = threading.Event()
     heartbeat = threading.Thread(
         target=_heartbeat,
@@ -155,7 +205,6 @@ def run_attempt(
     finally:
         done.set()
         heartbeat.join()
-        database.engine.dispose()
 
 
 HEARTBEATS_PER_LEASE = 3
