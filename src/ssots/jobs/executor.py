@@ -120,10 +120,13 @@ class LocalExecutor:
         """Called when a worker ends an attempt (the job manager sets its ``wake``)."""
 
     def start(self, attempt: Attempt) -> None:
-        """Hand ``attempt`` to an idle worker process, starting one if none is idle."""
+        """Hand ``attempt`` to an idle worker process, starting one if none is idle; then
+        start the rest up to ``capacity``, which warm up while they wait."""
         worker = next((w for w in self._workers if w.attempt is None), None) or self._spawn()
         worker.connection.send(attempt)
         worker.attempt = attempt
+        while len(self._workers) < self.capacity:  # the others warm up for the next ones
+            self._spawn()
         if self.notify is not None:  # tell the manager as soon as the attempt ends
             threading.Thread(
                 target=_notify_on_reply, args=(worker, self.notify), daemon=True

@@ -166,6 +166,10 @@ def serve_attempts(
     """
     database = _prepare_process(settings, server_pid, threads)
     store = JobStore(database)
+    if not connection.poll():  # (an attempt already waiting starts at once instead)
+        from ssots.jobs.warmup import warm_process  # (preloaded: importing it runs nothing)
+
+        warm_process()
     try:
         for count in range(1, attempts + 1):
             try:

@@ -304,7 +304,8 @@ def run_trial(
         trial.report(value, step)
         last.append(value)
         emit(stage_event(f"step {step}: {value:.6g}"))
-        if trial.should_prune():
+        # (without pruning, no need to read the trial back from the storage each time)
+        if study_spec.prune and trial.should_prune():
             raise optuna.TrialPruned(f"pruned at step {step}")
 
     if frame is None:
