@@ -110,6 +110,17 @@ def test_sigkill_mid_job_then_restart(tmp_path: Path) -> None:
         assert running["total"] == 0
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+def test_ctrl_c_stops_the_server_and_its_idle_workers_quietly(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    server = Server(home, workers=2)
+    for job_id in [submit(server.client, **FAST) for _ in range(2)]:
+        assert wait_finished(server.client, job_id)["status"] == "success"
+    assert server.ctrl_c() == 0
+    wait_for(lambda: not _processes_of(home))  # the workers (idle, kept) ended with it
+    assert "Traceback" not in server.log.read_text()
+
+
 def test_sigkill_then_restart_requeues_when_configured(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {"SSOTS_REQUEUE_INTERRUPTED": "1"}

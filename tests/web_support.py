@@ -178,9 +178,13 @@ class Server:
             "--no-access-log",
             *args,
         ]
-        with self.log.open("w") as out:
+        with self.log.open("w") as out:  # (its own process group, as a terminal gives it)
             self.process = subprocess.Popen(
-                command, env=environment, stdout=out, stderr=subprocess.STDOUT
+                command,
+                env=environment,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self.client = httpx.Client(base_url=self.url, timeout=30)
         wait_for(self._healthy, every=0.2)
@@ -209,6 +213,15 @@ class Server:
                 self.process.kill()
                 self.process.wait(30)
         self.client.close()
+
+    def ctrl_c(self) -> int:
+        """Send SIGINT to the server's whole process group, as Ctrl-C in its terminal
+        does (its forkserver and workers get it too); its exit code."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            return self.process.wait(30)
+        finally:
+            self.client.close()
 
     def __enter__(self) -> Server:
         return self

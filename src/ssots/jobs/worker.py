@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import select
+import signal
 import threading
 import time
 import traceback
@@ -164,6 +165,10 @@ def serve_attempts(
         threads: native threads (BLAS, OpenMP, numba) this worker may use.
         attempts: how many attempts to run before retiring.
     """
+    # Ctrl-C in the server's terminal reaches its whole process group: the server ends
+    # its workers itself (an idle one sees its pipe close; a busy one is killed and its
+    # job recorded as interrupted).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     database = _prepare_process(settings, server_pid, threads)
     store = JobStore(database)
     if not connection.poll():  # (an attempt already waiting starts at once instead)
