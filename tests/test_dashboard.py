@@ -209,6 +209,7 @@ def open_tab(browser: Browser, server: Server) -> Iterator[Callable[..., Tab]]:
 
     yield open_one
     for tab in opened:
+        tab.problems.closing = True  # (a request still in flight is aborted by closing)
         tab.context.close()
     for tab in opened:
         tab.problems.check()
