@@ -480,3 +480,17 @@ def test_local_executor_keeps_its_worker_process_between_attempts_then_retires_i
         executor.close()
     assert [store.get(job_id).status for job_id in jobs] == [SUCCEEDED] * 4
     wait_for(lambda: _worker_pids() == [])  # closing let the idle worker exit
+
+
+def test_local_executor_starts_its_workers_together_at_the_first_attempt(
+    store: JobStore, settings: Any
+) -> None:
+    job_id = queue(store)
+    executor = LocalExecutor(settings, capacity=2)
+    try:
+        assert _worker_pids() == []  # none before there is work
+        assert _run_to_end(executor, store) == (job_id, 0)
+        assert len(_worker_pids()) == 2  # the second waits, warm, for the next attempt
+    finally:
+        executor.close()
+    wait_for(lambda: _worker_pids() == [])
