@@ -454,8 +454,13 @@ def _run_to_end(executor: LocalExecutor, store: JobStore) -> tuple[str, int | No
     """Start the next queued job on ``executor``; its id and exit code once reaped."""
     executor.start(store.claim_next())
     ended: list[tuple[Any, int | None]] = []
-    wait_for(lambda: bool(ended.extend(executor.reap()) or ended))
-    (attempt, code), = ended
+
+    def reaped() -> bool:
+        ended.extend(executor.reap())
+        return bool(ended)
+
+    wait_for(reaped)
+    ((attempt, code),) = ended
     return attempt.job_id, code
 
 

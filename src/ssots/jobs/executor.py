@@ -184,12 +184,11 @@ class LocalExecutor:
             if worker.attempt is None:
                 worker.connection.close()  # the worker's next receive ends its loop
                 worker.process.join(KILL_WAIT)
-                self._workers.remove(worker)
             if worker.process.is_alive():
                 worker.process.kill()
                 worker.process.join(KILL_WAIT)
             if worker.attempt is None:
-                worker.process.close()
+                self._close(worker)
 
     def _close(self, worker: _Worker) -> None:
         self._workers.remove(worker)

@@ -16,6 +16,7 @@ second)."""
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 __all__ = ["warm", "warm_process"]
 
@@ -43,11 +44,10 @@ def warm() -> None:
     for name in OPTIONAL_IMPORTS:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    from ssots.data import demo
     from ssots.objective import trial_value
     from ssots.spec import RunSpec
 
-    frame = demo(days=400, seed=0)
+    frame = _small_frame()
     for batch_size in (None, 32):
         trial_value(RunSpec(epochs=2, batch_size=batch_size), frame, "val_mse")
     from sqlalchemy.orm import configure_mappers
@@ -60,11 +60,18 @@ def warm() -> None:
 def warm_process() -> None:
     """Run one small training through the whole pipeline in this process (nothing is
     written)."""
-    from ssots.data import demo
     from ssots.pipeline import run
     from ssots.spec import RunSpec
 
-    run(RunSpec(epochs=2), demo(days=400, seed=0))
+    run(RunSpec(epochs=2), _small_frame())
+
+
+def _small_frame() -> Any:
+    """The warm-ups' data: the smallest demo a default run trains on, fewer rows than one
+    chunk of the fused kernel."""
+    from ssots.data import demo
+
+    return demo(days=400, seed=0)
 
 
 warm()

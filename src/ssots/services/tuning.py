@@ -90,7 +90,7 @@ def _storage(url: str, options: str, existing: bool) -> optuna.storages.RDBStora
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if existing:  # a worker: the coordinator created the tables and checked their schema
-        return _synchronous_normal(
+        return _with_commit_mode(
             optuna.storages.RDBStorage(
                 url,
                 engine_kwargs=json.loads(options),
@@ -111,23 +111,21 @@ def _storage(url: str, options: str, existing: bool) -> optuna.storages.RDBStora
         with engine.begin() as connection:
             connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {OPTUNA_SCHEMA}"))
         engine.dispose()
-    return _synchronous_normal(optuna.storages.RDBStorage(url, engine_kwargs=json.loads(options)))
+    return _with_commit_mode(optuna.storages.RDBStorage(url, engine_kwargs=json.loads(options)))
 
 
-def _synchronous_normal(storage: optuna.storages.RDBStorage) -> optuna.storages.RDBStorage:
-    """On SQLite, commit as the project's own database does (WAL with ``synchronous=NORMAL``:
-    no disk flush per commit, safe against a crash of the process): each trial writes
-    its intermediate values one commit at a time, which costs about half as much."""
+def _with_commit_mode(storage: optuna.storages.RDBStorage) -> optuna.storages.RDBStorage:
+    """On SQLite, commit as the project's own database does (``store.db.sqlite_commit_mode``):
+    each trial writes its intermediate values one commit at a time, which then costs about
+    half as much."""
     from sqlalchemy import event
 
+    from ssots.store.db import sqlite_commit_mode
+
     if storage.engine.dialect.name == "sqlite":
-        event.listen(storage.engine, "connect", _normal_sync)
+        event.listen(storage.engine, "connect", sqlite_commit_mode)
         storage.engine.dispose()  # (a connection opened before the listener: reopened)
     return storage
-
-
-def _normal_sync(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
 _STORAGE_LOCK = threading.Lock()

@@ -168,8 +168,18 @@ def upgrade(engine: Engine) -> None:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+    sqlite_commit_mode(dbapi_connection, _record)
+
+
+def sqlite_commit_mode(dbapi_connection: Any, _record: Any) -> None:
+    """How every SQLite database of the project commits (a SQLAlchemy ``connect``
+    listener): WAL, so that the server and its workers write at once, with
+    ``synchronous=NORMAL``, no disk flush per commit (durable against a crash of the
+    process, not of the machine)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 

@@ -5,9 +5,10 @@ dashboard charts beside it. Both are rebuilt on demand from the stored run
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -130,16 +131,41 @@ def _wants_csv(format: str | None, accept: str | None) -> bool:
     return accept is not None and "text/csv" in accept.lower()
 
 
-def _trades_response(result: Any, name: str, format: str | None, accept: str | None,
-                     **page: Any) -> Any:
+@dataclass(frozen=True)
+class TradesQuery:
+    """What a trade-list request asks for: its format (``?format`` or ``Accept``), its
+    order and its page."""
+
+    format: str | None
+    accept: str | None
+    page: dict[str, Any]
+
+
+def _trades_query(
+    format: Format = None,
+    sort: Sort = None,
+    descending: Descending = False,
+    offset: Offset = 0,
+    limit: Limit = None,
+    accept: Accept = None,
+) -> TradesQuery:
+    """The query parameters of both trade-list routes, declared once."""
+    page = {"sort": sort, "descending": descending, "offset": offset, "limit": limit}
+    return TradesQuery(format=format, accept=accept, page=page)
+
+
+TradesQueryDep = Annotated[TradesQuery, Depends(_trades_query)]
+
+
+def _trades_response(result: Any, name: str, query: TradesQuery) -> Any:
     trades = trade_list(result)
-    if _wants_csv(format, accept):
+    if _wants_csv(query.format, query.accept):
         return Response(
-            trades_page(trades, **page)[0].to_csv(),
+            trades_page(trades, **query.page)[0].to_csv(),
             media_type=CSV_MEDIA_TYPE,
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
-    return trades_answer(trades, **page)
+    return trades_answer(trades, **query.page)
 
 
 TRADES_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -157,24 +183,14 @@ TRADES_RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=TRADES_RESPONSES,
     summary="The trade list of a succeeded job's test block (JSON or CSV)",
 )
-def job_trades(
-    services: ServicesDep,
-    job_id: JobId,
-    format: Format = None,
-    sort: Sort = None,
-    descending: Descending = False,
-    offset: Offset = 0,
-    limit: Limit = None,
-    accept: Accept = None,
-) -> Any:
+def job_trades(services: ServicesDep, job_id: JobId, query: TradesQueryDep) -> Any:
     """Every call of the strategy in the job's test block, split where the Q-filter's
     decision changes: entry and exit time and price, side, return, bars held, and whether
     the Q-filter took it; in time order, or sorted by ``sort``, and cut to ``limit`` from
     ``offset`` (in JSON and CSV alike). 404 for an unknown job, 409 until the job has
     succeeded (or when its data is no longer available here)."""
     result = job_test_block(services.jobs.get(job_id), services.settings, services.datasets)
-    page = {"sort": sort, "descending": descending, "offset": offset, "limit": limit}
-    return _trades_response(result, f"ssots-trades-{job_id}", format, accept, **page)
+    return _trades_response(result, f"ssots-trades-{job_id}", query)
 
 
 @router.get(
@@ -200,22 +216,13 @@ def job_test_block_view(
     summary="The trade list of a model version's test block (JSON or CSV)",
 )
 def version_trades(
-    services: ServicesDep,
-    name: ModelName,
-    version: Version,
-    format: Format = None,
-    sort: Sort = None,
-    descending: Descending = False,
-    offset: Offset = 0,
-    limit: Limit = None,
-    accept: Accept = None,
+    services: ServicesDep, name: ModelName, version: Version, query: TradesQueryDep
 ) -> Any:
     """As ``GET /api/jobs/{id}/trades``, for the run a version was registered from."""
     result = version_test_block(
         services.models.version(name, version), services.settings, services.datasets
     )
-    page = {"sort": sort, "descending": descending, "offset": offset, "limit": limit}
-    return _trades_response(result, f"ssots-trades-{name}-v{version}", format, accept, **page)
+    return _trades_response(result, f"ssots-trades-{name}-v{version}", query)
 
 
 @router.get(
