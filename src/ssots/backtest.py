@@ -45,20 +45,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ssots import spec
 from ssots.errors import ParameterError
 from ssots.spec import DEFAULT_FEE_BP, DEFAULT_RUIN_FLOOR
 
-BOOK_METRICS: tuple[str, ...] = (
-    "total_return",
-    "cagr",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "win_rate",
-    "trades",
-    "exposure",
-)
-"""Metric keys of every book; a metric that is undefined for a book is None."""
+BOOK_METRICS: tuple[str, ...] = tuple(spec.BOOK_METRICS)
+"""Metric keys of every book (``spec.BOOK_METRICS``); a metric that is undefined for a
+book is None."""
 
 MAX_CURVE_POINTS = 500
 """Most equity points per book kept in a weights document."""

@@ -29,6 +29,7 @@ from ssots.errors import FieldIssue, InvalidFieldsError, ParameterError
 
 __all__ = [
     "BOOKS",
+    "BOOK_METRICS",
     "DEMO",
     "DEMO_DAYS",
     "DEMO_TITLE",
@@ -72,6 +73,19 @@ BOOKS: dict[str, str] = {
     "buy_and_hold": "Buy and hold",
 }
 """The three books of a backtest, in display order, with their display names."""
+
+BOOK_METRICS: dict[str, dict[str, str]] = {
+    "total_return": {"label": "Total return", "unit": "fraction"},
+    "cagr": {"label": "CAGR", "unit": "fraction"},
+    "sharpe": {"label": "Sharpe", "unit": "ratio"},
+    "sortino": {"label": "Sortino", "unit": "ratio"},
+    "max_drawdown": {"label": "Max drawdown", "unit": "fraction"},
+    "win_rate": {"label": "Win rate", "unit": "fraction"},
+    "trades": {"label": "Trades", "unit": "count"},
+    "exposure": {"label": "Exposure", "unit": "fraction"},
+}
+"""The metrics of every book, in display order, with their display names and units (a
+``fraction`` is shown as a percentage)."""
 
 METRICS: dict[str, dict[str, str]] = {
     "mse": {"label": "MSE", "better": "lower"},
@@ -523,6 +537,7 @@ def vocabulary() -> dict[str, Any]:
         "strategies": STRATEGIES,
         "labelModes": LABEL_MODES,
         "books": BOOKS,
+        "bookMetrics": BOOK_METRICS,
         "metrics": METRICS,
         "jobStatuses": [status.value for status in JobStatus],
         "finalStatuses": [status.value for status in JobStatus if status.is_final],

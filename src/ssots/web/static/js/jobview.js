@@ -13,12 +13,9 @@ const LIVE_POINTS = 2000;
 /** The test metrics of the calibrated Q, each judged against the best baseline. */
 const METRICS = Object.entries(SPEC.metrics).map(([key, { label, better }]) => [key, label, better]);
 const BOOKS = Object.entries(SPEC.books);
-const BOOK_METRICS = [
-  ["total_return", "Total return", percent], ["cagr", "CAGR", percent],
-  ["sharpe", "Sharpe", (v) => number(v, 3)], ["sortino", "Sortino", (v) => number(v, 3)],
-  ["max_drawdown", "Max drawdown", percent], ["win_rate", "Win rate", percent],
-  ["trades", "Trades", number], ["exposure", "Exposure", percent],
-];
+const UNIT_FORMATS = { fraction: percent, ratio: (v) => number(v, 3), count: number };
+const BOOK_METRICS = Object.entries(SPEC.bookMetrics)
+  .map(([key, { label, unit }]) => [key, label, UNIT_FORMATS[unit]]);
 
 /** "no", or a red chip with the time and bar at which a book was ruined. */
 function ruinCell(ruin) {
