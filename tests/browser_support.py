@@ -81,8 +81,9 @@ class PageProblems:
     expected: list[tuple[int, re.Pattern[str]]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     expected_seen: list[tuple[int, str]] = field(default_factory=list)
-    closing: bool = False
-    """Set when the test closes the page: requests still in flight are aborted by that."""
+    leaving: bool = False
+    """Set while the test closes the page or navigates away from it: requests still in
+    flight are aborted by that."""
 
     def expect(self, status: int, url_pattern: str) -> None:
         """Allow answers with ``status`` from URLs matching ``url_pattern``."""
@@ -107,7 +108,7 @@ class PageProblems:
     def on_request_failed(self, request: Request) -> None:
         failure = request.failure or ""
         # An event stream or download the page closes on purpose when it navigates away.
-        if "ERR_ABORTED" in failure and (self.closing or request.url.endswith("/events")):
+        if "ERR_ABORTED" in failure and (self.leaving or request.url.endswith("/events")):
             return
         self.problems.append(f"request failed: {request.method} {request.url}: {failure}")
 

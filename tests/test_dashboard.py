@@ -181,7 +181,9 @@ class Tab:
 
     def open(self, path: str) -> Page:
         """Go to ``path`` and wait until its scripts' requests are done."""
+        self.problems.leaving = True  # (the page left aborts its requests in flight)
         self.page.goto(path)
+        self.problems.leaving = False
         self.page.wait_for_load_state("networkidle")
         return self.page
 
@@ -209,7 +211,7 @@ def open_tab(browser: Browser, server: Server) -> Iterator[Callable[..., Tab]]:
 
     yield open_one
     for tab in opened:
-        tab.problems.closing = True  # (a request still in flight is aborted by closing)
+        tab.problems.leaving = True  # (a request still in flight is aborted by closing)
         tab.context.close()
     for tab in opened:
         tab.problems.check()
