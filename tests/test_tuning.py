@@ -160,6 +160,42 @@ def test_pruning_stops_the_hopeless_trials_of_a_space_built_to_contain_them(
     assert [state for lr, state in states.values() if lr == 1e-6] == ["pruned"] * 4
 
 
+def test_without_pruning_a_trial_stores_every_intermediate_value_when_it_is_done(
+    tmp_path: Path, frame
+) -> None:
+    """The values are written together after the scoring (not between epochs), so none is
+    in the storage while the trial scores, and all are once it has scored: the ones its
+    stage events announced, at their steps."""
+    settings = _sqlite_settings(tmp_path)
+    open_database(settings)
+    spec = StudySpec.build(trials=1, epochs=60, objective="val_mse", prune=False)
+    study = create_optuna_study(settings, "no-pruning", spec)
+    trial = study.ask()
+    request = {
+        "optuna_name": "no-pruning",
+        "trial_id": trial_id_of(settings, "no-pruning", trial.number),
+        "objective": "val_mse",
+        "folds": 3,
+        "report_every": spec.report_every,
+        "study": spec.model_dump(mode="json"),
+    }
+    stored_while_scoring: list[int] = []
+    announced: dict[int, str] = {}
+
+    def on_event(event) -> None:
+        if str(event.data["stage"]).startswith("step "):
+            step, value = str(event.data["stage"]).removeprefix("step ").split(": ")
+            announced[int(step)] = value
+            stored_while_scoring.append(len(study.trials[trial.number].intermediate_values))
+
+    report = run_trial(spec.trial_spec({}), request, settings, on_event, frame=frame)
+    assert report.state == "complete"
+    stored = study.trials[trial.number].intermediate_values
+    assert len(announced) >= 3
+    assert stored_while_scoring == [0] * len(announced)
+    assert {step: f"{value:.6g}" for step, value in stored.items()} == announced
+
+
 # -- honest by construction ----------------------------------------------------------
 
 

@@ -130,7 +130,7 @@ def _trial(writer: StageWriter, request: dict[str, Any]) -> JobStatus | None:
     settings: Settings = request["_settings"]
     spec = RunSpec.build(**writer.attempt.spec)
     writer(Event("stage", {"stage": "loading data"}))
-    frame, source = load_frame(spec, settings)
+    frame, source = load_frame(spec, settings, writer.store.database)
     report = run_trial(spec, request, settings, writer, frame=frame)
     run_id = None
     if report.outcome is not None:

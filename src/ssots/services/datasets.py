@@ -45,6 +45,7 @@ from ssots.spec import DEFAULT_SEED, DEMO_DAYS, DEMO_FREQ
 
 if TYPE_CHECKING:  # the store (and SQLAlchemy) loads only when a dataset is looked up
     from ssots.store.datasets import DatasetRecord, DatasetRegistry
+    from ssots.store.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ def resolve(
     demo_days: int = DEMO_DAYS,
     demo_freq: str = DEMO_FREQ,
     retry: kaggle.RetryPolicy | None = None,
+    database: Database | None = None,
 ) -> Dataset:
     """Resolve ``reference`` to data.
 
@@ -139,6 +141,8 @@ def resolve(
         demo_days: calendar days of demo data.
         demo_freq: bar spacing of demo data.
         retry: how Kaggle calls are retried.
+        database: the open database to look a registered dataset up in (default: opened
+            from ``settings``).
 
     Raises:
         DataError: unknown name, or the file is unusable (the message says why).
@@ -158,7 +162,7 @@ def resolve(
         return _file_dataset(ref.path, name=ref.path.name, kind="file")
     if isinstance(ref, KaggleRef):
         return load_record(ensure_dataset(ref, settings, retry=retry))
-    record = _find(ref, settings)
+    record = _find(ref, settings, database)
     if record is None:
         raise DataError(
             f"no such dataset: {ref.key!r}; pass `demo`, the path of a CSV or Parquet file, "
@@ -363,7 +367,9 @@ def _registered(registry: DatasetRegistry, ref: KaggleRef) -> DatasetRecord | No
     return records[0] if records else None
 
 
-def _find(ref: RegisteredRef, settings: Settings) -> DatasetRecord | None:
+def _find(
+    ref: RegisteredRef, settings: Settings, database: Database | None
+) -> DatasetRecord | None:
     """The registered dataset ``ref`` names; None without one (a fresh SQLite home is
     not created by a lookup)."""
     url = settings.database_url
@@ -371,7 +377,7 @@ def _find(ref: RegisteredRef, settings: Settings) -> DatasetRecord | None:
         return None
     from ssots.store.datasets import DatasetRegistry
 
-    return DatasetRegistry(settings).find(ref.key)
+    return DatasetRegistry(settings, database).find(ref.key)
 
 
 def _file_dataset(path: Path, *, name: str, kind: str) -> Dataset:
