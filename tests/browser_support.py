@@ -85,6 +85,15 @@ class PageProblems:
     """Set while the test closes the page or navigates away from it: requests still in
     flight are aborted by that."""
 
+    @contextmanager
+    def leaving_page(self) -> Iterator[None]:
+        """Around a navigation or reload: the page left aborts its requests in flight."""
+        self.leaving = True
+        try:
+            yield
+        finally:
+            self.leaving = False
+
     def expect(self, status: int, url_pattern: str) -> None:
         """Allow answers with ``status`` from URLs matching ``url_pattern``."""
         self.expected.append((status, re.compile(url_pattern)))

@@ -181,9 +181,8 @@ class Tab:
 
     def open(self, path: str) -> Page:
         """Go to ``path`` and wait until its scripts' requests are done."""
-        self.problems.leaving = True  # (the page left aborts its requests in flight)
-        self.page.goto(path)
-        self.problems.leaving = False
+        with self.problems.leaving_page():
+            self.page.goto(path)
         self.page.wait_for_load_state("networkidle")
         return self.page
 
@@ -436,7 +435,8 @@ def test_reload_mid_training_resumes_the_stream_then_cancel(tab: Tab) -> None:
             resumed.append(request.headers.get("last-event-id"))
 
     page.on("request", on_request)
-    page.reload()
+    with tab.problems.leaving_page():
+        page.reload()
     page.wait_for_selector("[data-el=status][data-status=running]")
     drawn = tab.chart_points("loss-chart")[0]
     assert drawn >= 3, "the reloaded page did not draw the history"

@@ -87,7 +87,8 @@ def test_subscribe_see_the_secret_once_and_follow_a_test_delivery(tab: Tab) -> N
     tab.shot("webhooks")
     (payload,) = receiver.verified(secret)
     assert payload["type"] == "webhook.test"
-    page.reload()
+    with tab.problems.leaving_page():
+        page.reload()
     page.wait_for_load_state("networkidle")
     assert secret not in page.content()  # shown once
     receiver.close()
