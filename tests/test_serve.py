@@ -88,15 +88,15 @@ def _processes_of(home: Path) -> list[int]:
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_sigkill_mid_job_then_restart(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    server = Server(home)
-    finished = submit(server.client, **FAST)
-    assert wait_finished(server.client, finished)["status"] == "success"
-    weights = server.client.get(f"/api/jobs/{finished}/weights").content
-    interrupted = submit(server.client, **LONG)
-    wait_epoch(server.client, interrupted)
-    waiting = submit(server.client, **FAST)
-    assert train_status(server.client, waiting)["status"] == "queued"
-    server.kill()
+    with Server(home) as server:  # (stopped if the test fails before the kill)
+        finished = submit(server.client, **FAST)
+        assert wait_finished(server.client, finished)["status"] == "success"
+        weights = server.client.get(f"/api/jobs/{finished}/weights").content
+        interrupted = submit(server.client, **LONG)
+        wait_epoch(server.client, interrupted)
+        waiting = submit(server.client, **FAST)
+        assert train_status(server.client, waiting)["status"] == "queued"
+        server.kill()
     wait_for(lambda: not _processes_of(home))  # the worker died with the server
 
     with Server(home) as restarted:
@@ -113,10 +113,10 @@ def test_sigkill_mid_job_then_restart(tmp_path: Path) -> None:
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_ctrl_c_stops_the_server_and_its_idle_workers_quietly(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    server = Server(home, workers=2)
-    for job_id in [submit(server.client, **FAST) for _ in range(2)]:
-        assert wait_finished(server.client, job_id)["status"] == "success"
-    assert server.ctrl_c() == 0
+    with Server(home, workers=2) as server:
+        for job_id in [submit(server.client, **FAST) for _ in range(2)]:
+            assert wait_finished(server.client, job_id)["status"] == "success"
+        assert server.ctrl_c() == 0
     wait_for(lambda: not _processes_of(home))  # the workers (idle, kept) ended with it
     assert "Traceback" not in server.log.read_text()
 
@@ -124,10 +124,10 @@ def test_ctrl_c_stops_the_server_and_its_idle_workers_quietly(tmp_path: Path) ->
 def test_sigkill_then_restart_requeues_when_configured(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {"SSOTS_REQUEUE_INTERRUPTED": "1"}
-    server = Server(home, env=env)
-    job_id = submit(server.client, **LONG)
-    wait_epoch(server.client, job_id)
-    server.kill()
+    with Server(home, env=env) as server:
+        job_id = submit(server.client, **LONG)
+        wait_epoch(server.client, job_id)
+        server.kill()
     with Server(home, env=env) as restarted:
         wait_epoch(restarted.client, job_id)
         assert restarted.client.get(f"/api/jobs/{job_id}").json()["attempts"] == 2

@@ -171,26 +171,26 @@ def test_kill_9_mid_study_then_restart_resumes_and_finishes(tmp_path: Path, back
             "space": {"lr": {"type": "float", "low": 0.01, "high": 0.5, "log": True},
                       "patience": {"type": "categorical", "choices": [2000]},
                       "batch_size": {"type": "categorical", "choices": [16]}}}  # fmt: skip
-    server = Server(home, workers=2)
-    study_id = server.client.post("/api/studies", json=body).json()["id"]
+    with Server(home, workers=2) as server:  # (stopped if the test fails before the kill)
+        study_id = server.client.post("/api/studies", json=body).json()["id"]
 
-    def job_time(trial: dict[str, Any], key: str) -> datetime | None:
-        stamp = server.client.get(f"/api/jobs/{trial['job_id']}").json()[key]
-        return None if stamp is None else datetime.fromisoformat(stamp)
+        def job_time(trial: dict[str, Any], key: str) -> datetime | None:
+            stamp = server.client.get(f"/api/jobs/{trial['job_id']}").json()[key]
+            return None if stamp is None else datetime.fromisoformat(stamp)
 
-    def mid_study() -> list[dict[str, Any]] | None:
-        # A trial of the second round has just started: the first ones run in step, so
-        # "one done, two running" alone can be the instant before the other one ends.
-        trials = server.client.get(f"/api/studies/{study_id}/trials").json()["trials"]
-        ended = [job_time(t, "finished_at") for t in trials if t["state"] == "complete"]
-        started = [job_time(t, "started_at") for t in trials if t["state"] == "running"]
-        first_end = min((at for at in ended if at is not None), default=None)
-        if first_end is None or not any(at is not None and at > first_end for at in started):
-            return None
-        return trials
+        def mid_study() -> list[dict[str, Any]] | None:
+            # A trial of the second round has just started: the first ones run in step, so
+            # "one done, two running" alone can be the instant before the other one ends.
+            trials = server.client.get(f"/api/studies/{study_id}/trials").json()["trials"]
+            ended = [job_time(t, "finished_at") for t in trials if t["state"] == "complete"]
+            started = [job_time(t, "started_at") for t in trials if t["state"] == "running"]
+            first_end = min((at for at in ended if at is not None), default=None)
+            if first_end is None or not any(at is not None and at > first_end for at in started):
+                return None
+            return trials
 
-    before = wait_for(mid_study, timeout=180, every=0.05)
-    server.kill()
+        before = wait_for(mid_study, timeout=180, every=0.05)
+        server.kill()
     wait_for(lambda: not _processes_of(home))  # its workers died with it
     kept = {t["number"]: t["value"] for t in before if t["state"] == "complete"}
     lost = {  # (a trial whose job ended between the last look and the kill is not lost)
