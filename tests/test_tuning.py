@@ -406,6 +406,41 @@ def test_ssots_tune_runs_a_study_and_prints_its_one_test_evaluation(
     shown = CliRunner().invoke(app, ["studies", "show", study["id"]])
     assert shown.exit_code == 0, shown.output
     assert "The one test evaluation (after 3 trials)" in shown.stdout
+    registered = CliRunner().invoke(app, ["studies", "register", study["id"], "tuned"])
+    assert registered.exit_code == 0, registered.output
+    assert "registered models:/tuned/1" in registered.stdout
+    database = open_database(Settings.from_env({"SSOTS_HOME": str(tmp_path)}))
+    from ssots.store.registry import ModelRegistry
+
+    (version,) = ModelRegistry(database).versions("tuned")
+    assert version.run_id == study["report"]["run_id"]  # the refitted best, tested once
+    assert "best of 3 trials" in ModelRegistry(database).get_model("tuned").description
+    ended = CliRunner().invoke(app, ["studies", "stop", study["id"]])
+    assert ended.exit_code == 2
+    assert "already finished; nothing to stop" in ended.output
+
+
+def test_ssots_studies_stop_asks_a_running_study_to_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from ssots.cli import app
+    from ssots.jobs.studies import create_study
+
+    monkeypatch.setenv("SSOTS_HOME", str(tmp_path))
+    settings = Settings.from_env({"SSOTS_HOME": str(tmp_path)})
+    studies = StudyStore(open_database(settings))
+    study = create_study(studies, settings, StudySpec.build(trials=5))  # no coordinator yet
+    registered = CliRunner().invoke(app, ["studies", "register", study.id, "too-early"])
+    assert registered.exit_code == 2
+    assert "has no refitted best trial yet" in registered.output
+    stopped = CliRunner().invoke(app, ["studies", "stop", study.id])
+    assert stopped.exit_code == 0, stopped.output
+    assert studies.get(study.id).stop_requested_at is not None
+    missing = CliRunner().invoke(app, ["studies", "stop", "0" * 16])
+    assert missing.exit_code == 2
+    assert "`ssots studies list`" in missing.output
 
 
 @pytest.mark.parametrize(
@@ -474,6 +509,7 @@ def test_the_walk_through_of_docs_tuning_runs_as_written(tmp_path: Path) -> None
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "The one test evaluation (after 4 trials)" in done.stdout
     assert "The one test evaluation (after 3 trials)" in done.stdout
+    assert "registered models:/demo-tuned/1" in done.stdout
     assert "Error" not in done.stderr
 
 

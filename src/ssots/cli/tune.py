@@ -1,6 +1,7 @@
 """``ssots tune``: a hyperparameter study run in this process through the job system (a
 local job manager with ``--parallel`` worker processes), with a progress bar; and
-``ssots studies`` to list and show studies (also those a server ran)."""
+``ssots studies`` to list, show and stop studies (also those a server runs) and register
+a study's refitted best trial as a model version."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from ssots.cli._app import app, console, err_console
 from ssots.spec import DEMO, STRATEGIES
 from ssots.tuning import OBJECTIVES, TUNE_DEFAULTS, StudySpec
 
-studies_app = typer.Typer(help="List and show tuning studies.", no_args_is_help=True)
+studies_app = typer.Typer(
+    help="List, show and stop tuning studies; register a study's best.", no_args_is_help=True
+)
 app.add_typer(studies_app, name="studies")
 
 _FIELDS = StudySpec.model_fields
@@ -161,11 +164,7 @@ def list_command(
     limit: Annotated[int, typer.Option(help="Most studies shown.")] = 20,
 ) -> None:
     """Studies, newest first."""
-    from ssots.config import Settings
-    from ssots.store import open_database
-    from ssots.store.studies import StudyStore
-
-    records, total = StudyStore(open_database(Settings.from_env())).list(limit=limit)
+    records, total = _studies().list(limit=limit)
     table = Table(title=f"{len(records)} of {total} studies")
     for column in ("id", "status", "objective", "dataset", "trials", "best", "created"):
         table.add_column(column)
@@ -188,12 +187,54 @@ def show_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """One study: its trials, best trial and test evaluation."""
-    from ssots.config import Settings
-    from ssots.store import open_database
-    from ssots.store.studies import StudyStore
-
-    record = StudyStore(open_database(Settings.from_env())).get(study_id)
+    record = _studies().get(study_id)
     if json_output:
         console.print_json(json.dumps(record.to_dict(), default=str))
         return
     print_study(record)
+
+
+@studies_app.command("stop")
+def stop_command(study_id: Annotated[str, typer.Argument(help="The study's id.")]) -> None:
+    """Stop a study, whichever process runs it: running trials are cancelled, no new one
+    starts, and the best trial so far is refitted and evaluated once on the test split.
+
+    Example: ssots studies stop 3f2a9c0d1e4b5a67
+    """
+    record = _studies().request_stop(study_id)
+    console.print(
+        f"study {record.id}: stop requested; the best of its {record.finished_trials} "
+        "finished trials will be refitted",
+        highlight=False,
+    )
+
+
+@studies_app.command("register")
+def register_command(
+    study_id: Annotated[str, typer.Argument(help="The study's id.")],
+    name: Annotated[str, typer.Argument(help="The model's name (created if new).")],
+    description: Annotated[str, typer.Option(help="Description of a new model.")] = "",
+) -> None:
+    """Register a finished study's refitted best trial as a model version (its metrics
+    are the study's one test evaluation).
+
+    Example: ssots studies register 3f2a9c0d1e4b5a67 btc-tuned
+    """
+    from ssots.services.models import register_study_best
+    from ssots.store.registry import ModelRegistry
+    from ssots.store.runs import RunStore
+
+    studies = _studies()
+    record = studies.get(study_id)
+    models, runs = ModelRegistry(studies.database), RunStore(studies.database)
+    found, created, _ = register_study_best(models, runs, record, name, description)
+    verb = "registered" if created else "already registered (same parameters and data) as"
+    console.print(f"{verb} [bold]models:/{found.model}/{found.version}[/bold]")
+
+
+def _studies() -> Any:
+    from ssots.config import Settings
+    from ssots.store import open_database
+    from ssots.store.studies import StudyStore
+
+    return StudyStore(open_database(Settings.from_env()))

@@ -17,13 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from ssots.artifacts import SavedModel, read_weights, saved_model, write_json
 from ssots.config import Settings
-from ssots.errors import DataError, ParameterError
+from ssots.errors import ConflictError, DataError, ParameterError
 from ssots.services.runs import dataset_fingerprint
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ssots.store.registry import ModelRegistry, VersionRecord
+    from ssots.store.runs import RunStore
+    from ssots.store.studies import StudyRecord
 
 __all__ = [
     "EXPORT_SCHEMA",
@@ -33,6 +35,7 @@ __all__ = [
     "import_version",
     "parse_model_uri",
     "register_run",
+    "register_study_best",
     "register_weights_file",
     "registry",
     "resolve_version",
@@ -164,6 +167,32 @@ def register_run(
     return models.register(
         name, run.weights, fingerprint=run.dataset_fingerprint, run_id=run.id, lineage=lineage
     )
+
+
+def register_study_best(
+    models: ModelRegistry, runs: RunStore, study: StudyRecord, name: str, description: str = ""
+) -> tuple[VersionRecord, bool, str]:
+    """Register the refitted best trial of ``study`` as a version of ``name`` (created if
+    new): its run, whose metrics are the study's one test evaluation.
+
+    Returns:
+        The version, whether it is new, and the refitted run's id.
+
+    Raises:
+        ConflictError: the study has no refitted best trial yet.
+    """
+    run_id = (study.report or {}).get("run_id")
+    if run_id is None:
+        raise ConflictError(
+            f"study {study.id} is {study.status} and has no refitted best trial yet"
+        )
+    trials_run = study.report["trials_run"]  # type: ignore[index]
+    description = description or (
+        f"best of {trials_run} trials of study {study.id} ({study.objective}); "
+        "test split evaluated once"
+    )
+    version, created = register_run(models, name, runs.get(run_id), description=description)
+    return version, created, run_id
 
 
 def register_weights_file(

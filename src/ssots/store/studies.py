@@ -54,7 +54,9 @@ class StudyNotFoundError(NotFoundError):
     """No study has the id asked for."""
 
     def __init__(self, study_id: str) -> None:
-        super().__init__(f"no study with id {study_id!r}; `GET /api/studies` lists them")
+        super().__init__(
+            f"no study with id {study_id!r}; `ssots studies list` or `GET /api/studies` lists them"
+        )
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from ssots.errors import ConflictError, InvalidFieldsError
+from ssots.errors import InvalidFieldsError
 from ssots.tuning import StudySpec, StudyStatus
 from ssots.web.api.jobs import stream_slot
 from ssots.web.deps import Services, ServicesDep
@@ -272,21 +272,12 @@ def study_figures(services: ServicesDep, study_id: StudyId) -> dict[str, Any]:
 def register_best(services: ServicesDep, study_id: StudyId, body: RegisterBest) -> dict[str, Any]:
     """The refitted best trial's run becomes a version of model ``name`` (created if new);
     its metrics are the study's one test evaluation. 409 until the study has one."""
-    from ssots.services.models import register_run
+    from ssots.services.models import register_study_best
 
     record = _studies(services).get(study_id)
-    run_id = (record.report or {}).get("run_id")
-    if run_id is None:
-        raise ConflictError(
-            f"study {study_id} is {record.status} and has no refitted best trial yet"
-        )
-    run = services.runs.get(run_id)
-    trials_run = record.report["trials_run"]  # type: ignore[index]
-    description = body.description or (
-        f"best of {trials_run} trials of study {study_id} ({record.objective}); "
-        "test split evaluated once"
+    version, created, run_id = register_study_best(
+        services.models, services.runs, record, body.name, body.description
     )
-    version, created = register_run(services.models, body.name, run, description=description)
     return {"model": body.name, "version": version.version, "created": created, "run_id": run_id}
 
 
