@@ -210,8 +210,8 @@ def open_tab(browser: Browser, server: Server) -> Iterator[Callable[..., Tab]]:
 
     yield open_one
     for tab in opened:
-        tab.problems.leaving = True  # (a request still in flight is aborted by closing)
-        tab.context.close()
+        with tab.problems.leaving_page():  # (closing aborts a request still in flight)
+            tab.context.close()
     for tab in opened:
         tab.problems.check()
 

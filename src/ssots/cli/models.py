@@ -14,7 +14,7 @@ from rich.table import Table
 from ssots.cli._app import app, console
 
 if TYPE_CHECKING:
-    from ssots.store.registry import ModelRegistry
+    from ssots.store.registry import ModelRegistry, VersionRecord
 
 models_app = typer.Typer(
     help="The model registry: versions, aliases (champion, ...), export and import.",
@@ -70,8 +70,14 @@ def register_command(
     else:
         assert weights is not None
         found, created = register_weights_file(models, name, weights, description=description)
+    print_registered(found, created)
+
+
+def print_registered(version: VersionRecord, created: bool) -> None:
+    """Say which version a registering gave: new, or the existing one with the same
+    content (``ssots models register``, ``ssots studies register``)."""
     verb = "registered" if created else "already registered (same parameters and data) as"
-    console.print(f"{verb} [bold]models:/{found.model}/{found.version}[/bold]")
+    console.print(f"{verb} [bold]models:/{version.model}/{version.version}[/bold]")
 
 
 @models_app.command("list")

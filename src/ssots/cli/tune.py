@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -15,6 +15,9 @@ from rich.table import Table
 from ssots.cli._app import app, console, err_console
 from ssots.spec import DEMO, STRATEGIES
 from ssots.tuning import OBJECTIVES, TUNE_DEFAULTS, StudySpec
+
+if TYPE_CHECKING:
+    from ssots.store.studies import StudyStore
 
 studies_app = typer.Typer(
     help="List, show and stop tuning studies; register a study's best.", no_args_is_help=True
@@ -220,6 +223,7 @@ def register_command(
 
     Example: ssots studies register 3f2a9c0d1e4b5a67 btc-tuned
     """
+    from ssots.cli.models import print_registered
     from ssots.services.models import register_study_best
     from ssots.store.registry import ModelRegistry
     from ssots.store.runs import RunStore
@@ -228,11 +232,10 @@ def register_command(
     record = studies.get(study_id)
     models, runs = ModelRegistry(studies.database), RunStore(studies.database)
     found, created, _ = register_study_best(models, runs, record, name, description)
-    verb = "registered" if created else "already registered (same parameters and data) as"
-    console.print(f"{verb} [bold]models:/{found.model}/{found.version}[/bold]")
+    print_registered(found, created)
 
 
-def _studies() -> Any:
+def _studies() -> StudyStore:
     from ssots.config import Settings
     from ssots.store import open_database
     from ssots.store.studies import StudyStore
