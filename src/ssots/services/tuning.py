@@ -330,8 +330,8 @@ def run_trial(
         return TrialReport("pruned", reports[-1][0], None, None)
     if not study_spec.prune:
         # Written together once the training is done: each is a commit of its own, which
-        # measured more than twice as dear between epochs as in a row (about 1.8 against
-        # 0.7 ms on SQLite; presumably the training evicts the storage's code and data
+        # measured by hand more than twice as dear between epochs as in a row (about 1.8
+        # against 0.7 ms on SQLite; presumably the training evicts the storage's code and data
         # from the CPU's caches), and nothing reads them before the trial ends.
         for value, step in reports:
             trial.report(value, step)
